@@ -1,0 +1,3 @@
+"""Regional AX hub API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,17 @@
+"""All domain routers, mounted under ``/api/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hub_api.audit.routes import router as audit_router
+from hub_api.auth.routes import router as auth_router
+from hub_api.companies.routes import router as companies_router
+from hub_api.health.routes import router as health_router
+from hub_api.users.routes import router as users_router
+
+API_PREFIX = "/api/v1"
+
+api_router = APIRouter(prefix=API_PREFIX)
+for router in (health_router, auth_router, companies_router, users_router, audit_router):
+    api_router.include_router(router)

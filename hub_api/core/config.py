@@ -1,0 +1,59 @@
+"""Settings read from the environment (prefix ``HUB_``) via pydantic-settings.
+
+Default secrets are accepted only in ``development`` and ``test``: a production deployment that
+forgets to set ``HUB_SECRET_KEY`` refuses to start instead of signing tokens with a public key.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"
+DEFAULT_DATA_DIR = Path("data")
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.development
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""
+    secret_key: str = DEFAULT_SECRET_KEY
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    api_token_max_days: int = Field(default=365, ge=1, le=3650)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8501"])
+    hub_region: str = "gyeongnam"
+    sql_echo: bool = False
+
+    @model_validator(mode="after")
+    def _derive_and_check(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'hub.db').as_posix()}"
+        if self.environment == Environment.production:
+            if self.secret_key == DEFAULT_SECRET_KEY:
+                raise ValueError("HUB_SECRET_KEY must be set to a non-default secret in production")
+            if len(self.secret_key) < 32:
+                raise ValueError("HUB_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,14 @@
+"""Imports every table model so that ``metadata`` is complete (for Alembic and tests)."""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+from hub_api.audit.models import AuditEvent
+from hub_api.auth.models import ApiToken
+from hub_api.companies.models import Company
+from hub_api.users.models import User
+
+metadata = SQLModel.metadata
+
+__all__ = ["ApiToken", "AuditEvent", "Company", "User", "metadata"]

@@ -1,0 +1,26 @@
+"""Loader dependency: the user in the path, or 404 if outside the caller's company scope."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path
+
+from hub_api.core.authz import Permission, Principal, require
+from hub_api.core.db import SessionDep
+from hub_api.core.errors import NotFoundError
+from hub_api.users.models import User
+
+
+def load_user(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(Permission.user_read))],
+    user_id: Annotated[int, Path(ge=1)],
+) -> User:
+    user = session.get(User, user_id)
+    if user is None or not (principal.is_staff or user.company_id == principal.company_id):
+        raise NotFoundError(f"user {user_id} not found")
+    return user
+
+
+UserDep = Annotated[User, Depends(load_user)]
