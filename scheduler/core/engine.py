@@ -1,0 +1,295 @@
+"""One scheduling pass: ``schedule(snapshot) -> SchedulingResult``. Pure and deterministic.
+
+Steps, for every policy alike:
+
+1. Reject jobs no node of the inventory can ever hold (wrong GPU type, too big, bad shape).
+2. Order the rest: jobs waiting longer than ``starvation_after_s`` first (aging, by submit
+   time), then the policy's order (see policies.py for each policy's keys and tie-breaks).
+3. For each job in that order:
+   a. head-of-line blocking (``fifo_strict``): once a job is blocked by capacity, the rest wait;
+   b. budget: ``num_gpus * time_limit_s`` must fit the company's remaining GPU-seconds minus
+      what its running jobs may still use;
+   c. GPU type and draining nodes; borrowing limit of the company's quota;
+   d. placement: one node (or one device for a fraction), gang only if allowed; a job whose
+      time limit runs past a backfill reservation may not use reserved devices (EASY);
+   e. otherwise preemption: victims the policy ranks lower, or (quota reclaim) jobs of
+      companies borrowing that GPU type while this job stays within its company's guarantee;
+      victims must be preemptible and have run ``min_runtime_s``; at most
+      ``max_preemptions_per_pass`` victims per pass;
+   f. otherwise the job waits; the first ``max_reservations`` capacity-blocked jobs get a
+      backfill reservation (when ``backfill``).
+4. Waiting jobs get a queue position (order of step 2), a reason and an estimated start.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from itertools import chain
+
+from scheduler.core.admission import BudgetLedger, QuotaLedger
+from scheduler.core.estimate import StartEstimator, find_reservation
+from scheduler.core.model import (
+    PendingJob,
+    PreemptDecision,
+    RejectDecision,
+    RunningJob,
+    SchedulingResult,
+    SchedulingSnapshot,
+    StartDecision,
+    WaitDecision,
+    WaitReason,
+)
+from scheduler.core.placement import ClusterCapacity, JobShape
+from scheduler.core.policies import PassState, get_policy
+from scheduler.core.preemption import plan_preemption
+
+Wait = tuple[PendingJob, WaitReason, str, tuple[str, ...]]
+
+
+def _fmt_time(t: float, now: float) -> str:
+    return f"in {(t - now) / 3600.0:.1f} h"
+
+
+class _Pass:
+    def __init__(self, snap: SchedulingSnapshot) -> None:
+        self.snap = snap
+        self.s = snap.settings
+        self.now = snap.now_s
+        self.policy = get_policy(self.s.policy)
+        self.cap = ClusterCapacity(snap.nodes)
+        for job in snap.running:
+            self.cap.apply_running(job)
+        node_type = {n.node_id: n.gpu_type for n in snap.nodes}
+        self.budget = BudgetLedger(snap)
+        self.quota = QuotaLedger(snap, node_type)
+        self.state = PassState(snap, self.quota)
+        self.running: dict[str, RunningJob] = {j.job_id: j for j in snap.running}
+        self.started_ids: set[str] = set()
+        self.starts: list[StartDecision] = []
+        self.preemptions: list[PreemptDecision] = []
+        self.waits: list[Wait] = []
+        self.reserved_at: dict[str, float] = {}
+        self.min_shadow = math.inf
+        self.preempt_attempts = 0
+        self._jobs_on_node: dict[int, list[RunningJob]] | None = None
+
+    # -- helpers -------------------------------------------------------------------
+    def jobs_on_node(self) -> dict[int, list[RunningJob]]:
+        if self._jobs_on_node is None:
+            table: dict[int, list[RunningJob]] = {}
+            for job in self.running.values():
+                for i in {self.cap.index_of.get(s.node_id) for s in job.placement}:
+                    if i is not None:
+                        table.setdefault(i, []).append(job)
+            self._jobs_on_node = table
+        return self._jobs_on_node
+
+    def order(self, candidates: list[PendingJob]) -> Iterator[PendingJob]:
+        limit = self.s.starvation_after_s
+        if limit is None:
+            return self.policy.order(candidates, self.state)
+        starving = [j for j in candidates if self.now - j.submit_time_s >= limit]
+        if not starving:
+            return self.policy.order(candidates, self.state)
+        ids = {j.job_id for j in starving}
+        rest = [j for j in candidates if j.job_id not in ids]
+        starving.sort(key=lambda j: (j.submit_time_s, j.job_id))
+        return chain(starving, self.policy.order(rest, self.state))
+
+    def eligible_victim(self, job: PendingJob) -> object:
+        min_run = self.s.min_runtime_s
+
+        def check(victim: RunningJob, gpu_type: str) -> bool:
+            if not victim.preemptible or victim.job_id in self.started_ids:
+                return False
+            if self.now - victim.start_time_s < min_run:
+                return False
+            if self.s.preemption and self.policy.outranks(job, victim, self.state):
+                return True
+            return (
+                self.s.quota_reclaim
+                and victim.company_id != job.company_id
+                and self.quota.within_guarantee(job.company_id, gpu_type, job.num_gpus)
+                and self.quota.is_borrowing(victim.company_id, self.quota.type_of(victim))
+            )
+
+        return check
+
+    # -- the pass ------------------------------------------------------------------
+    def run(self) -> SchedulingResult:
+        rejected: list[RejectDecision] = []
+        candidates: list[PendingJob] = []
+        never: dict[tuple[tuple[str, ...], float, bool], str | None] = {}
+        for job in self.snap.pending:
+            key = (job.gpu_types, job.num_gpus, job.allow_multi_node)
+            if key not in never:
+                never[key] = self.cap.never_fits(job)
+            reason = never[key]
+            if reason:
+                rejected.append(RejectDecision(job.job_id, reason))
+            else:
+                candidates.append(job)
+        blocker: PendingJob | None = None
+        for job in self.order(candidates):
+            if blocker is not None:
+                self.waits.append((job, WaitReason.HEAD_OF_LINE, blocker.job_id, ()))
+                continue
+            if self.try_job(job) is False and self.s.head_of_line_blocking:
+                blocker = job
+        return SchedulingResult(
+            starts=tuple(self.starts),
+            preemptions=tuple(self.preemptions),
+            waiting=self.finish_waits(),
+            rejected=tuple(rejected),
+            policy=self.s.policy,
+        )
+
+    def try_job(self, job: PendingJob) -> bool | None:
+        """Start the job if possible. False: blocked by capacity; None: other reason."""
+        reason = self.budget.check(job)
+        if reason:
+            self.waits.append((job, WaitReason.BUDGET, reason, ()))
+            return None
+        types = self.cap.schedulable_types(self.cap.allowed_types(job))
+        if not types:
+            self.waits.append((job, WaitReason.DRAINING, "", self.cap.allowed_types(job)))
+            return None
+        types, reason = self.quota.types_within_limit(job, types)
+        if reason:
+            self.waits.append((job, WaitReason.QUOTA, reason, ()))
+            return None
+        shape = JobShape.of(job.num_gpus, job.allow_multi_node)
+        use_free = self.now + job.time_limit_s <= self.min_shadow
+        slots = self.cap.find(shape, types, use_free)
+        victims: list[RunningJob] = []
+        if slots is None and not shape.multi_node:
+            planned = self.try_preempt(job, shape, types, use_free)
+            if planned is not None:
+                slots, victims = planned
+        if slots is None:
+            self.block(job, shape, types, use_free)
+            return False
+        for victim in victims:
+            self.evict(victim, job)
+        placement = self.cap.to_placement(slots)
+        self.cap.take(slots)
+        gpu_type = self.cap.nodes[slots[0][0]].gpu_type
+        self.quota.add(job.company_id, gpu_type, job.num_gpus)
+        self.budget.commit(job)
+        started = RunningJob(
+            job.job_id, job.company_id, job.num_gpus, placement, self.now, job.time_limit_s,
+            job.submit_time_s, job.gpu_types, job.priority, job.preemptible,
+            job.allow_multi_node, job.attained_gpu_seconds,
+        )  # fmt: skip
+        self.running[job.job_id] = started
+        self.started_ids.add(job.job_id)
+        self._jobs_on_node = None
+        why = (
+            f"fits on {placement[0].node_id}"
+            if not victims
+            else "after preempting " + ", ".join(v.job_id for v in victims)
+        )
+        self.starts.append(StartDecision(job.job_id, placement, gpu_type, why))
+        return True
+
+    def try_preempt(
+        self, job: PendingJob, shape: JobShape, types: tuple[str, ...], use_free: bool
+    ) -> tuple[list[tuple[int, int, int]], list[RunningJob]] | None:
+        if not (self.s.preemption or self.s.quota_reclaim):
+            return None
+        budget_left = self.s.max_preemptions_per_pass - len(self.preemptions)
+        if budget_left <= 0 or self.preempt_attempts >= 4 * self.s.max_preemptions_per_pass:
+            return None
+        self.preempt_attempts += 1
+        check = self.eligible_victim(job)
+        planned = plan_preemption(
+            shape, types, self.cap, use_free, self.jobs_on_node(), check,  # type: ignore[arg-type]
+            self.now,
+        )  # fmt: skip
+        if planned is None or len(planned[1]) > budget_left:
+            return None
+        return planned
+
+    def evict(self, victim: RunningJob, job: PendingJob) -> None:
+        if self.s.preemption and self.policy.outranks(job, victim, self.state):
+            why = f"preempted by {job.job_id}: ranked higher by policy {self.s.policy}"
+        else:
+            why = (
+                f"preempted by {job.job_id}: company {job.company_id} reclaims its guaranteed "
+                f"GPUs from borrowing company {victim.company_id}"
+            )
+        self.cap.release(victim.placement)
+        self.quota.remove(victim.company_id, self.quota.type_of(victim), victim.num_gpus)
+        self.budget.release(victim, self.now)
+        del self.running[victim.job_id]
+        self._jobs_on_node = None
+        self.preemptions.append(PreemptDecision(victim.job_id, job.job_id, why))
+
+    def block(
+        self, job: PendingJob, shape: JobShape, types: tuple[str, ...], use_free: bool
+    ) -> None:
+        if self.s.backfill and len(self.reserved_at) < self.s.max_reservations:
+            found = find_reservation(self.cap, shape, types, self.running.values(), self.now)
+            if found is not None:
+                shadow, slots = found
+                self.cap.reserve(slots)
+                self.reserved_at[job.job_id] = shadow
+                self.min_shadow = min(self.min_shadow, shadow)
+                node = self.cap.nodes[slots[0][0]].node_id
+                why = f"next to start: {shape.describe()} reserved on {node}"
+                self.waits.append((job, WaitReason.RESERVED, why, types))
+                return
+        if not use_free and self.cap.find(shape, types, True) is not None:
+            self.waits.append((job, WaitReason.BEHIND_RESERVATION, "", types))
+            return
+        self.waits.append((job, WaitReason.CAPACITY, "", types))
+
+    # -- reasons and estimates -----------------------------------------------------
+    def finish_waits(self) -> tuple[WaitDecision, ...]:
+        estimator = StartEstimator(self.cap, list(self.running.values()), self.now)
+        texts: dict[tuple[tuple[str, ...], JobShape], str] = {}
+        out = []
+        for position, (job, code, text, types) in enumerate(self.waits, start=1):
+            estimate: float | None = None
+            if code in (WaitReason.CAPACITY, WaitReason.BEHIND_RESERVATION, WaitReason.RESERVED):
+                estimate = estimator.estimate(job, types)
+            if code is WaitReason.RESERVED:
+                estimate = self.reserved_at[job.job_id]
+                text = f"{text} {_fmt_time(estimate, self.now)}"
+            elif code is WaitReason.CAPACITY:
+                shape = JobShape.of(job.num_gpus, job.allow_multi_node)
+                key = (types, shape)
+                if key not in texts:
+                    texts[key] = self.capacity_text(shape, types)
+                text = texts[key]
+            elif code is WaitReason.BEHIND_RESERVATION:
+                text = (
+                    f"free GPUs are reserved for an earlier job from "
+                    f"{_fmt_time(self.min_shadow, self.now)}; this job's time limit runs past that"
+                )
+            elif code is WaitReason.DRAINING:
+                text = f"all {'/'.join(types)} nodes are draining"
+            elif code is WaitReason.HEAD_OF_LINE:
+                text = f"strict FIFO: waiting behind blocked job {text}"
+            out.append(WaitDecision(job.job_id, code, text, position, estimate))
+        return tuple(out)
+
+    def capacity_text(self, shape: JobShape, types: tuple[str, ...]) -> str:
+        where = "/".join(types)
+        largest = self.cap.largest_block(shape, types)
+        if shape.whole == 0:
+            return (
+                f"waiting for {shape.describe()} on a {where} GPU; "
+                f"the most free on one GPU is {largest:g}"
+            )
+        scope = "across" if shape.multi_node else "on one"
+        return (
+            f"waiting for {shape.describe()} {scope} {where} node; "
+            f"largest free block is {largest:g}"
+        )
+
+
+def schedule(snapshot: SchedulingSnapshot) -> SchedulingResult:
+    """Run one scheduling pass over a frozen snapshot."""
+    return _Pass(snapshot).run()

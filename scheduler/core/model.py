@@ -1,0 +1,184 @@
+"""Plain input and output types of the scheduling core.
+
+Everything here is a frozen dataclass with string ids and float seconds, so that the
+scheduler service (real data) and the simulator (trace data) build the very same inputs.
+GPU amounts are floats: whole GPUs (1, 2, 8) or a fraction of one device (0.25, 0.5), as
+Ray's ``num_gpus`` allows. A fractional request must fit on a single device; a request
+above one GPU must be a whole number and takes whole devices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class GpuNode:
+    """One machine of the inventory. Devices are numbered ``0..gpu_count-1``."""
+
+    node_id: str
+    gpu_type: str
+    gpu_count: int
+    draining: bool = False  # cordoned / draining / unschedulable: running jobs stay, no new ones
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceShare:
+    """A share of one GPU device (1.0 = the whole device)."""
+
+    node_id: str
+    device_index: int
+    fraction: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class PendingJob:
+    job_id: str
+    company_id: str
+    num_gpus: float
+    time_limit_s: float
+    submit_time_s: float
+    gpu_types: tuple[str, ...] = ()  # allowed GPU models; empty = any model
+    priority: int = 0  # higher is more important
+    preemptible: bool = True
+    allow_multi_node: bool = False  # gang placement across nodes of one GPU type
+    attained_gpu_seconds: float = 0.0  # service received in earlier (preempted) runs
+
+
+@dataclass(frozen=True, slots=True)
+class RunningJob:
+    job_id: str
+    company_id: str
+    num_gpus: float
+    placement: tuple[DeviceShare, ...]
+    start_time_s: float
+    time_limit_s: float  # limit of this run, counted from start_time_s
+    submit_time_s: float
+    gpu_types: tuple[str, ...] = ()
+    priority: int = 0
+    preemptible: bool = True
+    allow_multi_node: bool = False
+    attained_gpu_seconds: float = 0.0  # service received before this run started
+
+    def attained_at(self, now_s: float) -> float:
+        return self.attained_gpu_seconds + self.num_gpus * max(0.0, now_s - self.start_time_s)
+
+    def expected_end_s(self) -> float:
+        """Latest end: the hub stops a job at its time limit."""
+        return self.start_time_s + self.time_limit_s
+
+    def remaining_commitment_gpu_seconds(self, now_s: float) -> float:
+        """GPU-seconds this job may still consume before its time limit."""
+        return self.num_gpus * max(0.0, self.expected_end_s() - now_s)
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyQuota:
+    """Guaranteed GPUs per GPU type, borrowing limit and fair-share weight of a company.
+
+    ``borrowing_limit_gpus`` caps the GPUs a company may use above its guarantee, summed
+    over GPU types (``None`` = may borrow any idle GPU).
+    """
+
+    company_id: str
+    guaranteed_gpus: Mapping[str, float] = field(default_factory=dict)
+    borrowing_limit_gpus: float | None = None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyAccount:
+    """Budget and usage history of a company.
+
+    ``remaining_gpu_seconds`` is the grant minus what finished runs were charged; the core
+    holds ``num_gpus * time_limit_s`` of every running job against it (running jobs are
+    charged when they end). ``decayed_usage_gpu_seconds`` is past usage
+    with exponential decay (as Slurm's fair-share), maintained by the caller.
+    """
+
+    company_id: str
+    remaining_gpu_seconds: float
+    decayed_usage_gpu_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySettings:
+    """Which ordering policy to use and the knobs of the shared machinery."""
+
+    policy: str = "fair_las"
+    backfill: bool = True  # EASY backfill: later jobs never delay the reserved start
+    max_reservations: int = 1  # blocked jobs that get a reservation (1 = classic EASY)
+    head_of_line_blocking: bool = False  # strict: nothing starts behind a blocked job
+    starvation_after_s: float | None = 24 * 3600.0  # aging: promote jobs waiting longer
+    preemption: bool = True  # let the policy preempt lower-ranked preemptible jobs
+    quota_reclaim: bool = True  # a company below its guarantee may preempt borrowers
+    min_runtime_s: float = 600.0  # never preempt a job that started less than this ago
+    max_preemptions_per_pass: int = 16
+    fair_share_usage_horizon_s: float = 6 * 3600.0  # decayed usage counts as usage / horizon
+    las_thresholds_gpu_s: tuple[float, ...] = (3600.0, 8 * 3600.0)  # 2D-LAS queue bounds
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulingSnapshot:
+    """Everything one scheduling pass looks at. ``now_s`` is passed by the caller."""
+
+    now_s: float
+    nodes: tuple[GpuNode, ...]
+    running: tuple[RunningJob, ...]
+    pending: tuple[PendingJob, ...]
+    quotas: Mapping[str, CompanyQuota]
+    accounts: Mapping[str, CompanyAccount]
+    settings: PolicySettings = PolicySettings()
+
+
+class WaitReason(StrEnum):
+    BUDGET = "budget"
+    QUOTA = "quota"
+    CAPACITY = "capacity"
+    DRAINING = "draining"
+    RESERVED = "reserved"  # holds a backfill reservation: next to start
+    BEHIND_RESERVATION = "behind_reservation"
+    HEAD_OF_LINE = "head_of_line"
+
+
+@dataclass(frozen=True, slots=True)
+class StartDecision:
+    job_id: str
+    placement: tuple[DeviceShare, ...]
+    gpu_type: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PreemptDecision:
+    job_id: str
+    for_job_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WaitDecision:
+    job_id: str
+    code: WaitReason
+    reason: str
+    queue_position: int  # 1 = next in the policy's order among waiting jobs
+    estimated_start_s: float | None  # None: cannot be estimated (e.g. budget)
+
+
+@dataclass(frozen=True, slots=True)
+class RejectDecision:
+    """The job can never run on this inventory (no node of its type is big enough)."""
+
+    job_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulingResult:
+    starts: tuple[StartDecision, ...]
+    preemptions: tuple[PreemptDecision, ...]
+    waiting: tuple[WaitDecision, ...]
+    rejected: tuple[RejectDecision, ...]
+    policy: str = ""

@@ -1,0 +1,223 @@
+"""Per-device GPU capacity of one scheduling pass, and where a job fits.
+
+Capacity is tracked per device in integer milli-GPU units (1 device = 1000 units), so
+fractional jobs share a device exactly and whole-GPU jobs take whole devices.
+
+Two views are kept: ``free`` (really unused) and ``avail`` (free minus what backfill
+reservations hold). A job that would run past the earliest reservation's start must fit in
+``avail``; a job that ends before it may use ``free`` (EASY backfill).
+
+Placement tie-break (documented in docs/scheduler.md):
+- whole-GPU job: the node with the *fewest* fully free devices that still fits (best fit,
+  keeps big blocks whole), then node order (GPU type, node id); its lowest-index free devices;
+- fractional job: the device with the *least* free share that still fits (fills partly used
+  devices first), then node order, then device index;
+- gang (multi-node, whole GPUs, one GPU type): nodes with the most free devices first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from scheduler.core.model import DeviceShare, GpuNode, PendingJob, RunningJob
+
+UNIT = 1000  # milli-GPU units per device
+
+
+def to_units(fraction: float) -> int:
+    return max(1, round(fraction * UNIT))
+
+
+@dataclass(frozen=True, slots=True)
+class JobShape:
+    """What a job asks of the cluster: either ``whole`` devices or ``units`` of one device."""
+
+    whole: int  # number of whole devices (0 for a fractional job)
+    units: int  # units of one device for a fractional job (UNIT for whole devices)
+    multi_node: bool
+
+    @staticmethod
+    def of(num_gpus: float, multi_node: bool) -> JobShape:
+        if num_gpus < 1.0:
+            return JobShape(0, to_units(num_gpus), False)
+        return JobShape(round(num_gpus), UNIT, multi_node)
+
+    def describe(self) -> str:
+        if self.whole == 0:
+            return f"{self.units / UNIT:g} of one GPU"
+        return f"{self.whole} GPU" + ("s" if self.whole != 1 else "")
+
+
+def shape_error(num_gpus: float) -> str | None:
+    """Why a GPU request is malformed, or None."""
+    if num_gpus <= 0:
+        return "a job must ask for more than 0 GPUs"
+    if num_gpus > 1.0 and abs(num_gpus - round(num_gpus)) > 1e-9:
+        return f"{num_gpus:g} GPUs: requests above one GPU must be whole numbers"
+    return None
+
+
+Slot = tuple[int, int, int]  # (node index, device index, units)
+
+
+class ClusterCapacity:
+    """Mutable capacity state of one pass (the snapshot itself stays frozen)."""
+
+    def __init__(self, nodes: Sequence[GpuNode]) -> None:
+        ordered = sorted(nodes, key=lambda n: (n.gpu_type, n.node_id))
+        self.nodes: list[GpuNode] = ordered
+        self.index_of: dict[str, int] = {n.node_id: i for i, n in enumerate(ordered)}
+        self.free: list[list[int]] = [[UNIT] * n.gpu_count for n in ordered]
+        self.avail: list[list[int]] = [[UNIT] * n.gpu_count for n in ordered]
+        self.by_type: dict[str, list[int]] = {}
+        self.total_by_type: dict[str, int] = {}
+        for i, n in enumerate(ordered):
+            self.total_by_type[n.gpu_type] = self.total_by_type.get(n.gpu_type, 0) + n.gpu_count
+            if not n.draining:
+                self.by_type.setdefault(n.gpu_type, []).append(i)
+        self.max_node_gpus: dict[str, int] = {}
+        for n in ordered:
+            self.max_node_gpus[n.gpu_type] = max(self.max_node_gpus.get(n.gpu_type, 0), n.gpu_count)
+        self.all_types: tuple[str, ...] = tuple(sorted(self.total_by_type))
+        self._fail_cache: set[tuple[tuple[str, ...], JobShape, bool]] = set()
+        self.free_units_total = sum(len(f) for f in self.free) * UNIT
+
+    # -- bookkeeping -------------------------------------------------------------------
+    def apply_running(self, job: RunningJob) -> None:
+        for share in job.placement:
+            i = self.index_of.get(share.node_id)
+            if i is None or share.device_index >= len(self.free[i]):
+                continue  # a node that left the inventory: nothing to account on it
+            u = to_units(share.fraction)
+            self.free[i][share.device_index] -= u
+            self.avail[i][share.device_index] -= u
+            self.free_units_total -= u
+
+    def take(self, slots: Iterable[Slot]) -> None:
+        for i, d, u in slots:
+            self.free[i][d] -= u
+            self.avail[i][d] -= u
+            self.free_units_total -= u
+
+    def release(self, placement: Iterable[DeviceShare]) -> None:
+        for share in placement:
+            i = self.index_of.get(share.node_id)
+            if i is None or share.device_index >= len(self.free[i]):
+                continue
+            u = to_units(share.fraction)
+            self.free[i][share.device_index] += u
+            self.avail[i][share.device_index] += u
+            self.free_units_total += u
+        self._fail_cache.clear()
+
+    def reserve(self, slots: Iterable[Slot]) -> None:
+        for i, d, u in slots:
+            self.avail[i][d] -= u
+        # avail only shrinks: cached failures stay valid
+
+    def to_placement(self, slots: Sequence[Slot]) -> tuple[DeviceShare, ...]:
+        return tuple(DeviceShare(self.nodes[i].node_id, d, u / UNIT) for i, d, u in slots)
+
+    # -- queries -----------------------------------------------------------------------
+    def allowed_types(self, job: PendingJob) -> tuple[str, ...]:
+        if not job.gpu_types:
+            return self.all_types
+        return tuple(sorted({t for t in job.gpu_types if t in self.total_by_type}))
+
+    def never_fits(self, job: PendingJob) -> str | None:
+        """Reason the job can never run on this inventory, or None."""
+        err = shape_error(job.num_gpus)
+        if err:
+            return err
+        types = self.allowed_types(job)
+        asked = "/".join(job.gpu_types) if job.gpu_types else "any"
+        if not types:
+            return f"no node has GPU type {asked}"
+        shape = JobShape.of(job.num_gpus, job.allow_multi_node)
+        if shape.whole == 0:
+            return None
+        if shape.multi_node:
+            if max(self.total_by_type[t] for t in types) >= shape.whole:
+                return None
+            most = max(self.total_by_type[t] for t in types)
+            return f"needs {shape.whole} GPUs of type {asked}; the cluster has at most {most}"
+        biggest = max(self.max_node_gpus[t] for t in types)
+        if biggest >= shape.whole:
+            return None
+        return (
+            f"needs {shape.whole} GPUs on one {asked} node; the largest such node has {biggest}"
+            " and multi-node placement is not allowed"
+        )
+
+    def find(self, shape: JobShape, types: tuple[str, ...], use_free: bool) -> list[Slot] | None:
+        key = (types, shape, use_free)
+        if key in self._fail_cache:
+            return None
+        view = self.free if use_free else self.avail
+        found = self._find_in(view, shape, types)
+        if found is None:
+            self._fail_cache.add(key)
+        return found
+
+    def _find_in(
+        self, view: list[list[int]], shape: JobShape, types: tuple[str, ...]
+    ) -> list[Slot] | None:
+        if shape.whole == 0:
+            return self._find_fraction(view, shape.units, types)
+        best: int | None = None
+        best_count = 1 << 30
+        for t in types:
+            for i in self.by_type.get(t, ()):
+                count = view[i].count(UNIT)
+                if shape.whole <= count < best_count:
+                    best, best_count = i, count
+                    if count == shape.whole:
+                        break
+        if best is not None:
+            devs = [d for d, u in enumerate(view[best]) if u == UNIT][: shape.whole]
+            return [(best, d, UNIT) for d in devs]
+        if shape.multi_node:
+            return self._find_gang(view, shape.whole, types)
+        return None
+
+    def _find_fraction(
+        self, view: list[list[int]], units: int, types: tuple[str, ...]
+    ) -> list[Slot] | None:
+        best: Slot | None = None
+        best_free = UNIT + 1
+        for t in types:
+            for i in self.by_type.get(t, ()):
+                for d, u in enumerate(view[i]):
+                    if units <= u < best_free:
+                        best, best_free = (i, d, units), u
+        return [best] if best is not None else None
+
+    def _find_gang(
+        self, view: list[list[int]], whole: int, types: tuple[str, ...]
+    ) -> list[Slot] | None:
+        for t in types:
+            nodes = self.by_type.get(t, [])
+            ranked = sorted(nodes, key=lambda i: (-view[i].count(UNIT), i))
+            slots: list[Slot] = []
+            for i in ranked:
+                for d, u in enumerate(view[i]):
+                    if u == UNIT and len(slots) < whole:
+                        slots.append((i, d, UNIT))
+                if len(slots) == whole:
+                    return slots
+        return None
+
+    def largest_block(self, shape: JobShape, types: tuple[str, ...]) -> float:
+        """Largest free whole-device block on one node, or largest free share of a device."""
+        best = 0
+        for t in types:
+            for i in self.by_type.get(t, ()):
+                if shape.whole == 0:
+                    best = max(best, max(self.free[i], default=0))
+                else:
+                    best = max(best, self.free[i].count(UNIT))
+        return best / UNIT if shape.whole == 0 else float(best)
+
+    def schedulable_types(self, types: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(t for t in types if self.by_type.get(t))

@@ -1,0 +1,180 @@
+"""Ordering policies: which pending job to try next, and whom a job may preempt.
+
+A policy only orders and ranks; admission (budget, quota), placement, backfill,
+aging and preemption mechanics are shared (see engine.py).
+
+Tie-break order (every policy ends with it, so output is deterministic):
+``submit_time_s`` ascending, then ``job_id`` ascending. Companies with equal fair-share
+score are ordered by ``company_id``.
+
+- ``fifo`` / ``fifo_strict``: submit time.
+- ``priority``: priority class (higher first), then submit time. Preempts lower classes.
+- ``sjf``: shortest time limit first (``sjf_oracle`` in the bench passes true durations).
+- ``las``: Tiresias 2D-LAS: queue level of attained GPU-seconds (``las_thresholds_gpu_s``),
+  then submit time. A job preempts running jobs in a higher (more served) level.
+- ``quota``: jobs whose company stays within its guarantee first, then borrowing jobs;
+  submit time within each. (Reclaim of guaranteed GPUs is the shared quota machinery.)
+- ``fair_share``: the company with the lowest score ``(allocated GPUs + decayed usage /
+  horizon) / weight`` goes next (re-evaluated after every start); FIFO within a company.
+  A job may preempt another company's job if, after the swap, its company's score is still
+  <= the victim company's score (Kueue's LessThanOrEqualToFinalShare), so no ping-pong.
+- ``fair_las`` (default): ``fair_share`` across companies; within a company 2D-LAS level,
+  then shortest time limit, then submit time.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from scheduler.core.admission import QuotaLedger
+from scheduler.core.model import PendingJob, RunningJob, SchedulingSnapshot
+
+
+@dataclass
+class PassState:
+    """What a policy may read during a pass (the ledger is updated as jobs start)."""
+
+    snapshot: SchedulingSnapshot
+    quota: QuotaLedger
+
+    @property
+    def now_s(self) -> float:
+        return self.snapshot.now_s
+
+    def las_level(self, attained_gpu_seconds: float) -> int:
+        return bisect_right(self.snapshot.settings.las_thresholds_gpu_s, attained_gpu_seconds)
+
+    def company_score(self, company: str, extra_gpus: float = 0.0) -> float:
+        account = self.snapshot.accounts.get(company)
+        usage = account.decayed_usage_gpu_seconds if account else 0.0
+        horizon = max(1.0, self.snapshot.settings.fair_share_usage_horizon_s)
+        allocated = self.quota.used_total[company] + extra_gpus
+        return (allocated + usage / horizon) / self.quota.weight(company)
+
+
+class OrderingPolicy(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def order(self, jobs: Sequence[PendingJob], state: PassState) -> Iterator[PendingJob]:
+        """Yield pending jobs in the order they should be tried (may look at ``state``)."""
+        ...
+
+    def outranks(self, job: PendingJob, victim: RunningJob, state: PassState) -> bool:
+        """Whether ``job`` may preempt ``victim`` under this policy."""
+        ...
+
+
+def _submit_key(job: PendingJob) -> tuple[float, str]:
+    return (job.submit_time_s, job.job_id)
+
+
+@dataclass(frozen=True)
+class SortedPolicy:
+    """A policy whose order is one static sort key."""
+
+    name: str
+    key: Callable[[PendingJob, PassState], tuple[float | int | str, ...]]
+    preempts: Callable[[PendingJob, RunningJob, PassState], bool] | None = None
+
+    def order(self, jobs: Sequence[PendingJob], state: PassState) -> Iterator[PendingJob]:
+        return iter(sorted(jobs, key=lambda j: self.key(j, state)))
+
+    def outranks(self, job: PendingJob, victim: RunningJob, state: PassState) -> bool:
+        return self.preempts(job, victim, state) if self.preempts else False
+
+
+def _fifo_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
+    return _submit_key(j)
+
+
+def _priority_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
+    return (-j.priority, *_submit_key(j))
+
+
+def _sjf_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
+    return (j.time_limit_s, *_submit_key(j))
+
+
+def _las_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
+    return (s.las_level(j.attained_gpu_seconds), *_submit_key(j))
+
+
+def _quota_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
+    within = s.quota.used_total[j.company_id] + j.num_gpus <= s.quota.guaranteed_total(j.company_id)
+    return (0 if within else 1, *_submit_key(j))
+
+
+def _fair_las_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
+    return (s.las_level(j.attained_gpu_seconds), j.time_limit_s, *_submit_key(j))
+
+
+def _priority_preempts(job: PendingJob, victim: RunningJob, s: PassState) -> bool:
+    return job.priority > victim.priority
+
+
+def _las_preempts(job: PendingJob, victim: RunningJob, s: PassState) -> bool:
+    return s.las_level(job.attained_gpu_seconds) < s.las_level(victim.attained_at(s.now_s))
+
+
+def _fair_preempts(job: PendingJob, victim: RunningJob, s: PassState) -> bool:
+    if job.company_id == victim.company_id:
+        return False
+    mine = s.company_score(job.company_id, job.num_gpus)
+    theirs = s.company_score(victim.company_id, -victim.num_gpus)
+    return mine <= theirs
+
+
+@dataclass(frozen=True)
+class FairSharePolicy:
+    """Lowest-score company next; ``within`` orders one company's own jobs."""
+
+    name: str
+    within: Callable[[PendingJob, PassState], tuple[float | int | str, ...]]
+    preempts: Callable[[PendingJob, RunningJob, PassState], bool] | None = _fair_preempts
+
+    def order(self, jobs: Sequence[PendingJob], state: PassState) -> Iterator[PendingJob]:
+        queues: dict[str, list[PendingJob]] = {}
+        for job in jobs:
+            queues.setdefault(job.company_id, []).append(job)
+        heads: dict[str, int] = {}
+        heap: list[tuple[float, str]] = []
+        for company, queue in queues.items():
+            queue.sort(key=lambda j: self.within(j, state))
+            heads[company] = 0
+            heap.append((state.company_score(company), company))
+        heapq.heapify(heap)
+        while heap:
+            _, company = heapq.heappop(heap)
+            queue = queues[company]
+            i = heads[company]
+            yield queue[i]
+            heads[company] = i + 1
+            if i + 1 < len(queue):
+                heapq.heappush(heap, (state.company_score(company), company))
+
+    def outranks(self, job: PendingJob, victim: RunningJob, state: PassState) -> bool:
+        return self.preempts(job, victim, state) if self.preempts else False
+
+
+POLICIES: dict[str, OrderingPolicy] = {
+    "fifo": SortedPolicy("fifo", _fifo_key),
+    "fifo_strict": SortedPolicy("fifo_strict", _fifo_key),
+    "priority": SortedPolicy("priority", _priority_key, _priority_preempts),
+    "sjf": SortedPolicy("sjf", _sjf_key),
+    "las": SortedPolicy("las", _las_key, _las_preempts),
+    "quota": SortedPolicy("quota", _quota_key),
+    "fair_share": FairSharePolicy("fair_share", _fifo_key),
+    "fair_las": FairSharePolicy("fair_las", _fair_las_key),
+}
+
+
+def get_policy(name: str) -> OrderingPolicy:
+    try:
+        return POLICIES[name]
+    except KeyError:
+        raise ValueError(f"unknown policy {name!r}; known: {', '.join(sorted(POLICIES))}") from None
