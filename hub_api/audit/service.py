@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from hub_api.audit.models import AuditEvent
 from hub_api.core.authz import Principal
@@ -65,9 +65,9 @@ def list_events(
 ) -> Page[AuditEvent]:
     conditions = []
     if since is not None:
-        conditions.append(AuditEvent.at >= since)  # type: ignore[operator]
+        conditions.append(col(AuditEvent.at) >= since)
     if until is not None:
-        conditions.append(AuditEvent.at < until)  # type: ignore[operator]
+        conditions.append(col(AuditEvent.at) < until)
     return paginate(
         session,
         AuditEvent,

@@ -9,7 +9,7 @@ from pydantic import field_validator
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from hub_api.core.models import created_at_field, timestamp_field
+from hub_api.core.models import FORBID_EXTRA, created_at_field, timestamp_field
 
 
 class TokenScope(StrEnum):
@@ -20,6 +20,8 @@ class TokenScope(StrEnum):
 
 
 class LoginRequest(SQLModel):
+    model_config = FORBID_EXTRA
+
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=256)
 
@@ -36,6 +38,8 @@ class ApiTokenBase(SQLModel):
 
 
 class ApiTokenCreate(ApiTokenBase):
+    model_config = FORBID_EXTRA
+
     scopes: list[TokenScope] = Field(default_factory=lambda: [TokenScope.read])
     expires_in_days: int = Field(default=90, ge=1, le=3650)
 

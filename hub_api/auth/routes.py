@@ -53,12 +53,17 @@ def update_me(session: SessionDep, principal: CurrentUser, data: ProfileUpdate) 
 
 
 @router.post("/password", response_model=UserPublic, summary="Change my password")
-def change_password(session: SessionDep, principal: CurrentUser, data: PasswordChange) -> UserPublic:
+def change_password(
+    session: SessionDep, principal: CurrentUser, data: PasswordChange
+) -> UserPublic:
     return service.change_password(session=session, principal=principal, data=data)
 
 
 @router.post(
-    "/tokens", response_model=ApiTokenCreated, status_code=201, summary="Create a personal API token"
+    "/tokens",
+    response_model=ApiTokenCreated,
+    status_code=201,
+    summary="Create a personal API token",
 )
 def create_api_token(
     session: SessionDep, settings: SettingsDep, principal: CurrentUser, data: ApiTokenCreate
@@ -73,9 +78,7 @@ def list_api_tokens(session: SessionDep, principal: CurrentUser) -> list[ApiToke
     return service.list_api_tokens(session=session, principal=principal)
 
 
-@router.delete(
-    "/tokens/{token_id}", response_model=ApiTokenPublic, summary="Revoke an API token"
-)
+@router.delete("/tokens/{token_id}", response_model=ApiTokenPublic, summary="Revoke an API token")
 def revoke_api_token(
     session: SessionDep, principal: CurrentUser, token_id: Annotated[int, Path(ge=1)]
 ) -> ApiToken:

@@ -58,7 +58,10 @@ def login(
         raise AuthenticationError("this account is deactivated")
     limiter.reset(email=data.email, client=client)
     token, expires = create_access_token(
-        user_id=user.id or 0, secret_key=settings.secret_key, minutes=settings.access_token_minutes
+        user_id=user.id or 0,
+        generation=user.token_generation,
+        secret_key=settings.secret_key,
+        minutes=settings.access_token_minutes,
     )
     user.last_login_at = utcnow()
     session.add(user)
@@ -99,7 +102,7 @@ def change_password(*, session: Session, principal: Principal, data: PasswordCha
         )
     user.password_hash = hash_password(data.new_password)
     user.must_change_password = False
-    user.tokens_valid_after = utcnow()
+    user.token_generation += 1
     session.add(user)
     audit.record(
         session=session,
@@ -179,4 +182,3 @@ def revoke_api_token(*, session: Session, principal: Principal, token_id: int) -
         )
         commit_or_conflict(session, conflict_message="could not revoke the API token; retry")
     return api_token
-

@@ -137,9 +137,7 @@ def logout() -> None:
 
 
 @companies_app.command("list")
-def companies_list(
-    region: str | None = None, limit: int = 50, sort: str | None = "name"
-) -> None:
+def companies_list(region: str | None = None, limit: int = 50, sort: str | None = "name") -> None:
     """List companies you can see."""
     with _api_client() as client:
         _print(_call(client.list_companies, region=region, limit=limit, sort=sort))
@@ -174,9 +172,7 @@ def companies_create(
 
 
 @users_app.command("list")
-def users_list(
-    role: str | None = None, company_id: int | None = None, limit: int = 50
-) -> None:
+def users_list(role: str | None = None, company_id: int | None = None, limit: int = 50) -> None:
     with _api_client() as client:
         _print(_call(client.list_users, role=role, company_id=company_id, limit=limit))
 

@@ -14,7 +14,7 @@ from hub_api.companies.validators import (
     normalize_business_registration_number,
     normalize_ksic_code,
 )
-from hub_api.core.models import created_at_field, enum_type
+from hub_api.core.models import FORBID_EXTRA, created_at_field, enum_type
 
 MAX_CONTACTS = 10
 
@@ -60,12 +60,16 @@ class CompanyBase(SQLModel):
 
 
 class CompanyCreate(CompanyBase):
+    model_config = FORBID_EXTRA
+
     contacts: list[Contact] = Field(default_factory=list)
 
     _contacts = field_validator("contacts")(_validate_contacts)
 
 
 class CompanyUpdate(SQLModel):
+    model_config = FORBID_EXTRA
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     region: Region | None = None
     industry_ksic: str | None = Field(default=None, max_length=6)

@@ -63,9 +63,7 @@ def update_company(
     return service.update_company(session=session, actor=actor, company=company, data=data)
 
 
-@router.delete(
-    "/{company_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a company"
-)
+@router.delete("/{company_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a company")
 def delete_company(
     session: SessionDep,
     actor: Annotated[Principal, Depends(require(Permission.company_delete))],

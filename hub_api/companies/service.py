@@ -48,7 +48,9 @@ def create_company(*, session: Session, actor: Principal | None, data: CompanyCr
         company_id=company.id,
         after=audit.snapshot(company),
     )
-    commit_or_conflict(session, conflict_message=_brn_conflict(company.business_registration_number))
+    commit_or_conflict(
+        session, conflict_message=_brn_conflict(company.business_registration_number)
+    )
     return company
 
 

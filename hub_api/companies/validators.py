@@ -56,16 +56,17 @@ class Region(StrEnum):
 
 # KSIC (10th revision) divisions; manufacturing is 10-34.
 KSIC_DIVISIONS = frozenset(
-    [1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26]
-    + [27, 28, 29, 30, 31, 32, 33, 35, 36, 37, 38, 39, 41, 42, 45, 46, 47, 49, 50, 51, 52, 55]
-    + [56, 58, 59, 60, 61, 62, 63, 64, 65, 66, 68, 70, 71, 72, 73, 74, 75, 76, 84, 85, 86, 87]
-    + [90, 91, 94, 95, 96, 97, 98, 99]
+    (
+        *(1, 2, 3, 5, 6, 7, 8, *range(10, 35), 35, 36, 37, 38, 39, 41, 42, 45, 46, 47, 49),
+        *(50, 51, 52, 55, 56, 58, 59, 60, 61, 62, 63, 64, 65, 66, 68, 70, 71, 72, 73, 74, 75),
+        *(76, 84, 85, 86, 87, 90, 91, 94, 95, 96, 97, 98, 99),
+    )
 )
 _KSIC_SHAPE = re.compile(r"^(?:[A-U])?(\d{2,5})$")
 
 
 def normalize_ksic_code(value: str) -> str:
-    """A KSIC class code: 2-5 digits whose first two name a real division (``C29172`` → ``29172``)."""
+    """KSIC code: 2-5 digits whose first two name a real division (``C29172`` → ``29172``)."""
     match = _KSIC_SHAPE.match(value.strip().upper())
     if not match:
         raise ValueError("industry must be a KSIC code of 2 to 5 digits, e.g. 29172")

@@ -136,9 +136,7 @@ def _authenticate_access_token(session: Session, token: str, settings: Settings)
     user = session.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise AuthenticationError("the token's user is deactivated")
-    if user.tokens_valid_after and claims.issued_at < as_utc(user.tokens_valid_after).replace(
-        microsecond=0
-    ):
+    if claims.generation != user.token_generation:
         raise AuthenticationError("access token was revoked (password changed); log in again")
     return Principal(user=user, scopes=frozenset(TokenScope))
 

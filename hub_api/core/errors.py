@@ -7,6 +7,7 @@ offending field (``body.email``, ``query.limit``...).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -80,7 +81,7 @@ def problem(
     *,
     problem_type: str | None = None,
     instance: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, func, inspect
 from sqlmodel import Session, SQLModel, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -69,7 +69,7 @@ def _order_by(
             )
         column = getattr(model, name)
         clauses.append(column.desc() if descending else column.asc())
-    clauses.append(getattr(model, "id").asc())
+    clauses.extend(column.asc() for column in inspect(model).primary_key)
     return clauses
 
 

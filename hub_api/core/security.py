@@ -50,18 +50,25 @@ def verify_password(password: str, password_hash: str | None) -> bool:
 @dataclass(frozen=True)
 class AccessTokenClaims:
     user_id: int
+    generation: int
     issued_at: datetime
     expires_at: datetime
 
 
 def create_access_token(
-    *, user_id: int, secret_key: str, minutes: int, now: datetime | None = None
+    *,
+    user_id: int,
+    generation: int,
+    secret_key: str,
+    minutes: int,
+    now: datetime | None = None,
 ) -> tuple[str, datetime]:
     issued = now or utcnow()
     expires = issued + timedelta(minutes=minutes)
     payload = {
         "sub": str(user_id),
         "typ": "access",
+        "gen": generation,
         "iat": int(issued.timestamp()),
         "exp": int(expires.timestamp()),
     }
@@ -77,6 +84,7 @@ def decode_access_token(token: str, *, secret_key: str) -> AccessTokenClaims:
         raise jwt.InvalidTokenError("not an access token")
     return AccessTokenClaims(
         user_id=int(payload["sub"]),
+        generation=int(payload.get("gen", 0)),
         issued_at=datetime.fromtimestamp(payload["iat"], UTC),
         expires_at=datetime.fromtimestamp(payload["exp"], UTC),
     )

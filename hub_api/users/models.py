@@ -9,7 +9,7 @@ from pydantic import EmailStr, field_validator, model_validator
 from sqlalchemy import DateTime
 from sqlmodel import Field, SQLModel
 
-from hub_api.core.models import created_at_field, enum_type, timestamp_field
+from hub_api.core.models import FORBID_EXTRA, created_at_field, enum_type, timestamp_field
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -53,6 +53,8 @@ class UserBase(SQLModel):
 
 
 class UserCreate(UserBase):
+    model_config = FORBID_EXTRA
+
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)
 
     _password = field_validator("password")(_check_password)
@@ -69,11 +71,15 @@ class UserCreate(UserBase):
 class ProfileUpdate(SQLModel):
     """What users may change about themselves."""
 
+    model_config = FORBID_EXTRA
+
     full_name: str | None = Field(default=None, min_length=1, max_length=120)
     locale: Locale | None = None
 
 
 class UserUpdate(SQLModel):
+    model_config = FORBID_EXTRA
+
     full_name: str | None = Field(default=None, min_length=1, max_length=120)
     role: Role | None = None
     company_id: int | None = None
@@ -87,7 +93,9 @@ class User(UserBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str = Field(max_length=200)
     must_change_password: bool = False
-    tokens_valid_after: datetime | None = timestamp_field()
+    token_generation: int = Field(
+        default=0, description="Bumped to revoke every access token issued before"
+    )
     last_login_at: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()
     updated_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
@@ -101,6 +109,8 @@ class UserPublic(UserBase):
 
 
 class PasswordChange(SQLModel):
+    model_config = FORBID_EXTRA
+
     current_password: str = Field(max_length=256)
     new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)
 
@@ -108,6 +118,8 @@ class PasswordChange(SQLModel):
 
 
 class PasswordReset(SQLModel):
+    model_config = FORBID_EXTRA
+
     new_password: str | None = Field(
         default=None,
         min_length=MIN_PASSWORD_LENGTH,

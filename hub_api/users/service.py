@@ -101,7 +101,7 @@ def update_user(*, session: Session, actor: Principal, user: User, data: UserUpd
     ):
         raise ForbiddenError("you cannot change your own role or deactivate yourself")
     role = changes.get("role") or user.role
-    company_id = changes["company_id"] if "company_id" in changes else user.company_id
+    company_id = changes.get("company_id", user.company_id)
     if role != Role.engineer and "company_id" not in changes:
         company_id = None
     _check_company_membership(session, role=role, company_id=company_id)
@@ -110,7 +110,7 @@ def update_user(*, session: Session, actor: Principal, user: User, data: UserUpd
         setattr(user, key, value)
     user.company_id = company_id
     if changes.get("is_active") is False or "role" in changes or "company_id" in changes:
-        user.tokens_valid_after = utcnow()
+        user.token_generation += 1
     user.updated_at = utcnow()
     session.add(user)
     audit.record(
@@ -139,7 +139,7 @@ def reset_password(
     password = data.new_password or generate_temporary_password()
     user.password_hash = hash_password(password)
     user.must_change_password = True
-    user.tokens_valid_after = utcnow()
+    user.token_generation += 1
     user.updated_at = utcnow()
     session.add(user)
     audit.record(

@@ -1,8 +1,8 @@
-"""initial schema: companies, users, api tokens, audit log
+"""initial schema
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 17:09:55.590849
+Create Date: 2026-11-25 17:12:38.102857
 """
 
 from collections.abc import Sequence
@@ -129,7 +129,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("must_change_password", sa.Boolean(), nullable=False),
-        sa.Column("tokens_valid_after", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("token_generation", sa.Integer(), nullable=False),
         sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),

@@ -1,0 +1,109 @@
+"""Per-domain factories (factory_boy) writing real rows through a SQLModel session."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import factory
+from sqlmodel import Session
+
+from hub_api.auth.models import ApiToken
+from hub_api.companies.models import Company
+from hub_api.companies.validators import Region, brn_check_digit
+from hub_api.core.config import Settings
+from hub_api.core.security import create_access_token, hash_password, new_api_token_secret
+from hub_api.users.models import Role, User
+
+DEFAULT_PASSWORD = "correct-horse-42"
+
+
+@functools.cache
+def default_password_hash() -> str:
+    """Hashing once keeps factories fast (argon2 is deliberately slow)."""
+    return hash_password(DEFAULT_PASSWORD)
+
+
+def valid_brn(n: int) -> str:
+    first_nine = f"{101000000 + n:09d}"
+    return first_nine + str(brn_check_digit(first_nine))
+
+
+class _Base(factory.alchemy.SQLAlchemyModelFactory):  # type: ignore[misc]
+    class Meta:
+        abstract = True
+        sqlalchemy_session_persistence = "commit"
+
+
+class CompanyFactory(_Base):
+    class Meta:
+        model = Company
+
+    name = factory.Sequence(lambda n: f"Test Manufacturing {n}")
+    business_registration_number = factory.Sequence(valid_brn)
+    region = Region.gyeongnam
+    industry_ksic = "29229"
+    employees = 40
+    smart_factory_level = 2
+    contacts: list[dict[str, Any]] = []
+
+
+class UserFactory(_Base):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    full_name = factory.Sequence(lambda n: f"User {n}")
+    role = Role.engineer
+    company_id = None
+    password_hash = factory.LazyFunction(default_password_hash)
+
+
+def bind_factories(session: Session) -> None:
+    for factory_class in (CompanyFactory, UserFactory):
+        factory_class._meta.sqlalchemy_session = session
+
+
+def make_user(session: Session, role: Role, company: Company | None = None, **kw: Any) -> User:
+    bind_factories(session)
+    company_id = company.id if company and role == Role.engineer else None
+    user: User = UserFactory(role=role, company_id=company_id, **kw)
+    return user
+
+
+def make_company(session: Session, **kw: Any) -> Company:
+    bind_factories(session)
+    company: Company = CompanyFactory(**kw)
+    return company
+
+
+def bearer(user: User, settings: Settings, *, minutes: int | None = None) -> dict[str, str]:
+    token, _ = create_access_token(
+        user_id=user.id or 0,
+        generation=user.token_generation,
+        secret_key=settings.secret_key,
+        minutes=minutes or settings.access_token_minutes,
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def make_api_token(
+    session: Session, user: User, *, scopes: list[str], **kw: Any
+) -> tuple[ApiToken, str]:
+    from datetime import timedelta
+
+    from hub_api.core.security import utcnow
+
+    plaintext, lookup, digest = new_api_token_secret()
+    fields = {"expires_at": utcnow() + timedelta(days=30)} | kw
+    api_token = ApiToken(
+        name="test",
+        user_id=user.id or 0,
+        lookup=lookup,
+        token_digest=digest,
+        scopes=scopes,
+        **fields,
+    )
+    session.add(api_token)
+    session.commit()
+    return api_token, plaintext
