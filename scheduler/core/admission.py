@@ -61,6 +61,7 @@ class QuotaLedger:
         self.used: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.used_total: dict[str, float] = defaultdict(float)
         self.node_type = node_type
+        self.limited = {c for c, q in self.quotas.items() if q.borrowing_limit_gpus is not None}
         for job in snapshot.running:
             self.add(job.company_id, self.type_of(job), job.num_gpus)
 

@@ -72,18 +72,28 @@ class _Pass:
         self.reserved_at: dict[str, float] = {}
         self.min_shadow = math.inf
         self.preempt_attempts = 0
-        self._jobs_on_node: dict[int, list[RunningJob]] | None = None
+        self._victims_on_node: dict[int, list[RunningJob]] | None = None
+        self._preempt_failed: set[tuple[object, ...]] = set()
+        self._job_info: dict[
+            tuple[tuple[str, ...], float, bool], tuple[tuple[str, ...], JobShape]
+        ] = {}
 
     # -- helpers -------------------------------------------------------------------
-    def jobs_on_node(self) -> dict[int, list[RunningJob]]:
-        if self._jobs_on_node is None:
+    def victims_on_node(self) -> dict[int, list[RunningJob]]:
+        """Running jobs that may be preempted at all (preemptible, ran min_runtime_s)."""
+        if self._victims_on_node is None:
             table: dict[int, list[RunningJob]] = {}
-            for job in self.running.values():
+            oldest_start = self.now - self.s.min_runtime_s
+            for job in self.snap.running:
+                if not job.preemptible or job.start_time_s > oldest_start:
+                    continue
                 for i in {self.cap.index_of.get(s.node_id) for s in job.placement}:
                     if i is not None:
                         table.setdefault(i, []).append(job)
-            self._jobs_on_node = table
-        return self._jobs_on_node
+            for jobs in table.values():
+                jobs.sort(key=lambda j: (-j.start_time_s, j.job_id))
+            self._victims_on_node = table
+        return self._victims_on_node
 
     def order(self, candidates: list[PendingJob]) -> Iterator[PendingJob]:
         limit = self.s.starvation_after_s
@@ -98,13 +108,22 @@ class _Pass:
         return chain(starving, self.policy.order(rest, self.state))
 
     def eligible_victim(self, job: PendingJob) -> object:
-        min_run = self.s.min_runtime_s
+        memo: dict[tuple[object, ...], bool] = {}
+        level = self.state.las_level
 
         def check(victim: RunningJob, gpu_type: str) -> bool:
-            if not victim.preemptible or victim.job_id in self.started_ids:
-                return False
-            if self.now - victim.start_time_s < min_run:
-                return False
+            if victim.job_id not in self.running:
+                return False  # already preempted in this pass
+            key = (
+                victim.company_id, gpu_type, victim.priority,
+                level(victim.attained_at(self.now)), self.quota.type_of(victim),
+            )  # fmt: skip
+            hit = memo.get(key)
+            if hit is None:
+                hit = memo[key] = rank_check(victim, gpu_type)
+            return hit
+
+        def rank_check(victim: RunningJob, gpu_type: str) -> bool:
             if self.s.preemption and self.policy.outranks(job, victim, self.state):
                 return True
             return (
@@ -147,19 +166,24 @@ class _Pass:
 
     def try_job(self, job: PendingJob) -> bool | None:
         """Start the job if possible. False: blocked by capacity; None: other reason."""
-        reason = self.budget.check(job)
-        if reason:
-            self.waits.append((job, WaitReason.BUDGET, reason, ()))
+        left = self.budget.left.get(job.company_id)
+        if left is None or job.num_gpus * job.time_limit_s > left + 1e-9:
+            self.waits.append((job, WaitReason.BUDGET, self.budget.check(job) or "", ()))
             return None
-        types = self.cap.schedulable_types(self.cap.allowed_types(job))
+        key = (job.gpu_types, job.num_gpus, job.allow_multi_node)
+        info = self._job_info.get(key)
+        if info is None:
+            types = self.cap.schedulable_types(self.cap.allowed_types(job))
+            info = self._job_info[key] = (types, JobShape.of(job.num_gpus, job.allow_multi_node))
+        types, shape = info
         if not types:
             self.waits.append((job, WaitReason.DRAINING, "", self.cap.allowed_types(job)))
             return None
-        types, reason = self.quota.types_within_limit(job, types)
-        if reason:
-            self.waits.append((job, WaitReason.QUOTA, reason, ()))
-            return None
-        shape = JobShape.of(job.num_gpus, job.allow_multi_node)
+        if job.company_id in self.quota.limited:
+            types, reason = self.quota.types_within_limit(job, types)
+            if reason:
+                self.waits.append((job, WaitReason.QUOTA, reason, ()))
+                return None
         use_free = self.now + job.time_limit_s <= self.min_shadow
         slots = self.cap.find(shape, types, use_free)
         victims: list[RunningJob] = []
@@ -184,7 +208,6 @@ class _Pass:
         )  # fmt: skip
         self.running[job.job_id] = started
         self.started_ids.add(job.job_id)
-        self._jobs_on_node = None
         why = (
             f"fits on {placement[0].node_id}"
             if not victims
@@ -199,15 +222,22 @@ class _Pass:
         if not (self.s.preemption or self.s.quota_reclaim):
             return None
         budget_left = self.s.max_preemptions_per_pass - len(self.preemptions)
-        if budget_left <= 0 or self.preempt_attempts >= 4 * self.s.max_preemptions_per_pass:
+        if budget_left <= 0 or self.preempt_attempts >= self.s.max_preemptions_per_pass:
+            return None
+        rank = (
+            job.company_id, job.priority, self.state.las_level(job.attained_gpu_seconds),
+            shape, types, use_free,
+        )  # fmt: skip
+        if rank in self._preempt_failed:
             return None
         self.preempt_attempts += 1
         check = self.eligible_victim(job)
         planned = plan_preemption(
-            shape, types, self.cap, use_free, self.jobs_on_node(), check,  # type: ignore[arg-type]
+            shape, types, self.cap, use_free, self.victims_on_node(), check,  # type: ignore[arg-type]
             self.now,
         )  # fmt: skip
         if planned is None or len(planned[1]) > budget_left:
+            self._preempt_failed.add(rank)
             return None
         return planned
 
@@ -223,7 +253,7 @@ class _Pass:
         self.quota.remove(victim.company_id, self.quota.type_of(victim), victim.num_gpus)
         self.budget.release(victim, self.now)
         del self.running[victim.job_id]
-        self._jobs_on_node = None
+        self._preempt_failed.clear()
         self.preemptions.append(PreemptDecision(victim.job_id, job.job_id, why))
 
     def block(
@@ -240,42 +270,43 @@ class _Pass:
                 why = f"next to start: {shape.describe()} reserved on {node}"
                 self.waits.append((job, WaitReason.RESERVED, why, types))
                 return
-        if not use_free and self.cap.find(shape, types, True) is not None:
+        if not use_free and self.cap.fits_free(shape, types):
             self.waits.append((job, WaitReason.BEHIND_RESERVATION, "", types))
             return
         self.waits.append((job, WaitReason.CAPACITY, "", types))
 
     # -- reasons and estimates -----------------------------------------------------
     def finish_waits(self) -> tuple[WaitDecision, ...]:
-        estimator = StartEstimator(self.cap, list(self.running.values()), self.now)
-        texts: dict[tuple[tuple[str, ...], JobShape], str] = {}
+        estimate = StartEstimator(self.cap, list(self.running.values()), self.now).estimate
+        texts: dict[tuple[tuple[str, ...], float, bool], str] = {}
+        behind = (
+            f"free GPUs are reserved for an earlier job from {_fmt_time(self.min_shadow, self.now)}"
+            "; this job's time limit runs past that"
+        )
+        capacity, reserved = WaitReason.CAPACITY, WaitReason.RESERVED
         out = []
         for position, (job, code, text, types) in enumerate(self.waits, start=1):
-            estimate: float | None = None
-            if code in (WaitReason.CAPACITY, WaitReason.BEHIND_RESERVATION, WaitReason.RESERVED):
-                estimate = estimator.estimate(job, types)
-            if code is WaitReason.RESERVED:
-                estimate = self.reserved_at[job.job_id]
-                text = f"{text} {_fmt_time(estimate, self.now)}"
-            elif code is WaitReason.CAPACITY:
-                shape = JobShape.of(job.num_gpus, job.allow_multi_node)
-                key = (types, shape)
-                if key not in texts:
-                    texts[key] = self.capacity_text(shape, types)
-                text = texts[key]
+            if code is capacity:
+                key = (types, job.num_gpus, job.allow_multi_node)
+                text = texts.get(key) or texts.setdefault(key, self.capacity_text(job, types))
+                when = estimate(job, types)
+            elif code is reserved:
+                estimate(job, types)
+                when = self.reserved_at[job.job_id]
+                text = f"{text} {_fmt_time(when, self.now)}"
             elif code is WaitReason.BEHIND_RESERVATION:
-                text = (
-                    f"free GPUs are reserved for an earlier job from "
-                    f"{_fmt_time(self.min_shadow, self.now)}; this job's time limit runs past that"
-                )
-            elif code is WaitReason.DRAINING:
-                text = f"all {'/'.join(types)} nodes are draining"
-            elif code is WaitReason.HEAD_OF_LINE:
-                text = f"strict FIFO: waiting behind blocked job {text}"
-            out.append(WaitDecision(job.job_id, code, text, position, estimate))
+                text, when = behind, estimate(job, types)
+            else:
+                when = None
+                if code is WaitReason.DRAINING:
+                    text = f"all {'/'.join(types)} nodes are draining"
+                elif code is WaitReason.HEAD_OF_LINE:
+                    text = f"strict FIFO: waiting behind blocked job {text}"
+            out.append(WaitDecision(job.job_id, code, text, position, when))
         return tuple(out)
 
-    def capacity_text(self, shape: JobShape, types: tuple[str, ...]) -> str:
+    def capacity_text(self, job: PendingJob, types: tuple[str, ...]) -> str:
+        shape = JobShape.of(job.num_gpus, job.allow_multi_node)
         where = "/".join(types)
         largest = self.cap.largest_block(shape, types)
         if shape.whole == 0:

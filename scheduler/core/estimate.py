@@ -26,7 +26,7 @@ def find_reservation(
     nodes = {i for t in types for i in cap.by_type.get(t, ())}
     if not nodes:
         return None
-    view = [list(row) for row in cap.avail]
+    view = cap.avail_copy(nodes)
     releases = []
     for job in running:
         shares = [
@@ -40,10 +40,41 @@ def find_reservation(
     for end, _, shares in releases:
         for i, d, u in shares:
             view[i][d] += u
-        slots = cap._find_in(view, shape, types)
+        if shape.multi_node:
+            slots = cap.find_in(view, shape, types)
+        else:  # only the nodes this release touched can newly fit the job
+            touched = sorted({i for i, _, _ in shares})
+            slots = cap.find_in(view, shape, types, touched)
         if slots is not None:
             return max(end, now_s), slots
     return None
+
+
+class _Pool:
+    """Releases and queue of one set of allowed GPU types."""
+
+    __slots__ = ("ahead", "capacity", "cumulative", "ends", "first", "free", "n", "now")
+
+    def __init__(
+        self, free: float, capacity: float, ends: list[float], gpus: list[float], now: float
+    ):
+        self.free = free
+        self.capacity = capacity
+        self.now = now
+        self.ends = [max(now, e) for e in ends]
+        self.cumulative = list(accumulate(gpus))
+        self.n = len(ends)
+        self.first = self.ends[0] if ends else now
+        self.ahead = 0.0
+
+    def beyond(self, need: float) -> float | None:
+        """Demand past the last known release: assume the pool turns over at its pace."""
+        if self.capacity <= 0:
+            return None
+        last = self.ends[-1] if self.ends else self.now
+        turnover = max(3600.0, last - self.now)
+        overflow = need - (self.cumulative[-1] if self.cumulative else 0.0)
+        return last + (overflow / self.capacity) * turnover
 
 
 class StartEstimator:
@@ -58,41 +89,29 @@ class StartEstimator:
                 t = cap.nodes[cap.index_of[job.placement[0].node_id]].gpu_type
                 self.type_of_job.append((job.expected_end_s(), job.num_gpus, t))
         self.type_of_job.sort()
-        self.pools: dict[tuple[str, ...], tuple[float, list[float], list[float], float]] = {}
-        self.ahead: dict[tuple[str, ...], float] = {}
+        self.pools: dict[tuple[str, ...], _Pool] = {}
 
-    def _pool(self, types: tuple[str, ...]) -> tuple[float, list[float], list[float], float]:
-        pool = self.pools.get(types)
-        if pool is None:
-            tset = set(types)
-            ends = [e for e, _, t in self.type_of_job if t in tset]
-            gpus = [g for _, g, t in self.type_of_job if t in tset]
-            free = 0.0
-            capacity = 0.0
-            for t in types:
-                for i in self.cap.by_type.get(t, ()):
-                    free += sum(max(0, u) for u in self.cap.free[i]) / UNIT
-                    capacity += len(self.cap.free[i])
-            pool = (free, ends, list(accumulate(gpus)), capacity)
-            self.pools[types] = pool
+    def _pool(self, types: tuple[str, ...]) -> _Pool:
+        tset = set(types)
+        ends = [e for e, _, t in self.type_of_job if t in tset]
+        gpus = [g for _, g, t in self.type_of_job if t in tset]
+        free = 0.0
+        capacity = 0.0
+        for t in types:
+            for i in self.cap.by_type.get(t, ()):
+                free += sum(max(0, u) for u in self.cap.free[i]) / UNIT
+                capacity += len(self.cap.free[i])
+        pool = self.pools[types] = _Pool(free, capacity, ends, gpus, self.now_s)
         return pool
 
     def estimate(self, job: PendingJob, types: tuple[str, ...]) -> float | None:
-        if not types:
-            return None
-        free, ends, cumulative, capacity = self._pool(types)
-        if capacity <= 0:
-            return None
-        ahead = self.ahead.get(types, 0.0) + job.num_gpus
-        self.ahead[types] = ahead
-        need = ahead - free
-        if not ends:
-            return self.now_s if need <= 0 else None
+        """Start estimate for the next job in queue order (call in queue order)."""
+        pool = self.pools.get(types) or self._pool(types)
+        pool.ahead += job.num_gpus
+        need = pool.ahead - pool.free
         if need <= 0:
-            return max(self.now_s, ends[0])
-        k = bisect_left(cumulative, need)
-        if k < len(ends):
-            return max(self.now_s, ends[k])
-        turnover = max(3600.0, (ends[-1] - self.now_s))
-        overflow = need - cumulative[-1]
-        return ends[-1] + (overflow / capacity) * turnover
+            return pool.first
+        k = bisect_left(pool.cumulative, need)
+        if k < pool.n:
+            return pool.ends[k]
+        return pool.beyond(need)

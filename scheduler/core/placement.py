@@ -18,7 +18,7 @@ Placement tie-break (documented in docs/scheduler.md):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from scheduler.core.model import DeviceShare, GpuNode, PendingJob, RunningJob
 
@@ -29,8 +29,7 @@ def to_units(fraction: float) -> int:
     return max(1, round(fraction * UNIT))
 
 
-@dataclass(frozen=True, slots=True)
-class JobShape:
+class JobShape(NamedTuple):
     """What a job asks of the cluster: either ``whole`` devices or ``units`` of one device."""
 
     whole: int  # number of whole devices (0 for a fractional job)
@@ -81,6 +80,9 @@ class ClusterCapacity:
             self.max_node_gpus[n.gpu_type] = max(self.max_node_gpus.get(n.gpu_type, 0), n.gpu_count)
         self.all_types: tuple[str, ...] = tuple(sorted(self.total_by_type))
         self._fail_cache: set[tuple[tuple[str, ...], JobShape, bool]] = set()
+        self._fit_cache: dict[tuple[tuple[str, ...], JobShape], tuple[int, bool]] = {}
+        self.generation = 0  # bumped on every change of capacity
+        self._type_nodes: dict[tuple[str, ...], list[int]] = {}
         self.free_units_total = sum(len(f) for f in self.free) * UNIT
 
     # -- bookkeeping -------------------------------------------------------------------
@@ -95,12 +97,14 @@ class ClusterCapacity:
             self.free_units_total -= u
 
     def take(self, slots: Iterable[Slot]) -> None:
+        self.generation += 1
         for i, d, u in slots:
             self.free[i][d] -= u
             self.avail[i][d] -= u
             self.free_units_total -= u
 
     def release(self, placement: Iterable[DeviceShare]) -> None:
+        self.generation += 1
         for share in placement:
             i = self.index_of.get(share.node_id)
             if i is None or share.device_index >= len(self.free[i]):
@@ -112,6 +116,7 @@ class ClusterCapacity:
         self._fail_cache.clear()
 
     def reserve(self, slots: Iterable[Slot]) -> None:
+        self.generation += 1
         for i, d, u in slots:
             self.avail[i][d] -= u
         # avail only shrinks: cached failures stay valid
@@ -160,20 +165,62 @@ class ClusterCapacity:
             self._fail_cache.add(key)
         return found
 
+    def fits_free(self, shape: JobShape, types: tuple[str, ...]) -> bool:
+        """Whether the job would fit on really free devices (cached per capacity state)."""
+        key = (types, shape)
+        hit = self._fit_cache.get(key)
+        if hit is not None and hit[0] == self.generation:
+            return hit[1]
+        fits = self.find(shape, types, True) is not None
+        self._fit_cache[key] = (self.generation, fits)
+        return fits
+
+    def avail_copy(self, nodes: Iterable[int]) -> list[list[int]]:
+        """A copy of the ``avail`` view; rows outside ``nodes`` are left empty."""
+        view: list[list[int]] = [[] for _ in self.nodes]
+        for i in nodes:
+            view[i] = list(self.avail[i])
+        return view
+
+    def find_in(
+        self,
+        view: list[list[int]],
+        shape: JobShape,
+        types: tuple[str, ...],
+        only: Sequence[int] | None = None,
+    ) -> list[Slot] | None:
+        """Placement on an explicit view, optionally only on the node indices ``only``."""
+        if only is None:
+            return self._find_in(view, shape, types)
+        allowed = set(types)
+        sub = [i for i in only if self.nodes[i].gpu_type in allowed and not self.nodes[i].draining]
+        return self._find_in(view, shape, types, sub)
+
+    def _nodes_of(self, types: tuple[str, ...], only: list[int] | None) -> list[int]:
+        if only is not None:
+            return only
+        nodes = self._type_nodes.get(types)
+        if nodes is None:
+            nodes = self._type_nodes[types] = [i for t in types for i in self.by_type.get(t, ())]
+        return nodes
+
     def _find_in(
-        self, view: list[list[int]], shape: JobShape, types: tuple[str, ...]
+        self,
+        view: list[list[int]],
+        shape: JobShape,
+        types: tuple[str, ...],
+        only: list[int] | None = None,
     ) -> list[Slot] | None:
         if shape.whole == 0:
-            return self._find_fraction(view, shape.units, types)
+            return self._find_fraction(view, shape.units, types, only)
         best: int | None = None
         best_count = 1 << 30
-        for t in types:
-            for i in self.by_type.get(t, ()):
-                count = view[i].count(UNIT)
-                if shape.whole <= count < best_count:
-                    best, best_count = i, count
-                    if count == shape.whole:
-                        break
+        for i in self._nodes_of(types, only):
+            count = view[i].count(UNIT)
+            if shape.whole <= count < best_count:
+                best, best_count = i, count
+                if count == shape.whole:
+                    break
         if best is not None:
             devs = [d for d, u in enumerate(view[best]) if u == UNIT][: shape.whole]
             return [(best, d, UNIT) for d in devs]
@@ -182,15 +229,19 @@ class ClusterCapacity:
         return None
 
     def _find_fraction(
-        self, view: list[list[int]], units: int, types: tuple[str, ...]
+        self, view: list[list[int]], units: int, types: tuple[str, ...], only: list[int] | None
     ) -> list[Slot] | None:
         best: Slot | None = None
         best_free = UNIT + 1
-        for t in types:
-            for i in self.by_type.get(t, ()):
-                for d, u in enumerate(view[i]):
-                    if units <= u < best_free:
-                        best, best_free = (i, d, units), u
+        for i in self._nodes_of(types, only):
+            row = view[i]
+            if max(row) < units:
+                continue
+            for d, u in enumerate(row):
+                if units <= u < best_free:
+                    best, best_free = (i, d, units), u
+                    if u == units:
+                        return [best]
         return [best] if best is not None else None
 
     def _find_gang(

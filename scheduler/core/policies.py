@@ -41,6 +41,13 @@ class PassState:
     snapshot: SchedulingSnapshot
     quota: QuotaLedger
 
+    def __post_init__(self) -> None:
+        horizon = max(1.0, self.snapshot.settings.fair_share_usage_horizon_s)
+        self._usage = {
+            c: a.decayed_usage_gpu_seconds / horizon for c, a in self.snapshot.accounts.items()
+        }
+        self._weight: dict[str, float] = {}
+
     @property
     def now_s(self) -> float:
         return self.snapshot.now_s
@@ -49,11 +56,12 @@ class PassState:
         return bisect_right(self.snapshot.settings.las_thresholds_gpu_s, attained_gpu_seconds)
 
     def company_score(self, company: str, extra_gpus: float = 0.0) -> float:
-        account = self.snapshot.accounts.get(company)
-        usage = account.decayed_usage_gpu_seconds if account else 0.0
-        horizon = max(1.0, self.snapshot.settings.fair_share_usage_horizon_s)
+        """Fair-share score: (allocated GPUs + decayed usage / horizon) / weight."""
+        weight = self._weight.get(company)
+        if weight is None:
+            weight = self._weight[company] = self.quota.weight(company)
         allocated = self.quota.used_total[company] + extra_gpus
-        return (allocated + usage / horizon) / self.quota.weight(company)
+        return (allocated + self._usage.get(company, 0.0)) / weight
 
 
 class OrderingPolicy(Protocol):

@@ -47,13 +47,14 @@ def plan_preemption(
     for t in types:
         for i in cap.by_type.get(t, ()):
             node_id = cap.nodes[i].node_id
-            victims = [j for j in jobs_on_node.get(i, ()) if eligible(j, t)]
+            victims = jobs_on_node.get(i)  # sorted: most recently started first
             if not victims:
                 continue
-            victims.sort(key=lambda j: (-j.start_time_s, j.job_id))
             row = list(view[i])
             chosen: list[RunningJob] = []
             for v in victims:
+                if not eligible(v, t):
+                    continue
                 for d, u in _units_on(v, node_id):
                     row[d] += u
                 chosen.append(v)

@@ -1,0 +1,1 @@
+"""Benchmark: replay a trace through every policy and measure the core's pass time."""

@@ -1,0 +1,145 @@
+"""Scheduler benchmark CLI.
+
+Replay:  python -m scheduler.bench --trace CSV --cluster SPEC --json OUT.json
+Scale:   python -m scheduler.bench scale --pending 10000 --gpus 1000 --json OUT.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from scheduler.bench.plot import write_plot
+from scheduler.bench.runner import BENCH_POLICIES, DEFAULT_POLICY, run_policy
+from scheduler.bench.scale import measure
+from scheduler.sim.simulator import SimResult
+from scheduler.sim.trace import load_trace, parse_cluster
+
+TARGET_PASS_MS = 50.0
+TARGET_REPLAY_S = 60.0
+
+
+def _targets(policies: dict[str, dict[str, float | int]]) -> dict[str, dict[str, float | bool]]:
+    d, fifo, las = policies[DEFAULT_POLICY], policies["fifo"], policies["las"]
+    checks = {
+        "avg_jct_le_0.5x_fifo": (d["avg_jct_s"], 0.5 * fifo["avg_jct_s"], True),
+        "avg_jct_le_las": (d["avg_jct_s"], las["avg_jct_s"], True),
+        "utilization_ge_fifo": (d["utilization"], fifo["utilization"], False),
+        "jain_fairness_ge_0.95": (d["jain_fairness"], 0.95, False),
+        "replay_s_le_60": (max(p["replay_s"] for p in policies.values()), TARGET_REPLAY_S, True),
+    }
+    out: dict[str, dict[str, float | bool]] = {}
+    for name, (value, target, lower_is_better) in checks.items():
+        ratio = float(value) / float(target) if target else 0.0
+        met = ratio <= 1.0 if lower_is_better else ratio >= 1.0
+        out[name] = {"value": float(value), "target": float(target), "ratio": ratio, "met": met}
+    overrun = float(d["budget_overrun_gpu_s"])
+    out["zero_budget_overrun"] = {
+        "value": overrun,
+        "target": 0.0,
+        "ratio": 0.0,
+        "met": overrun == 0,
+    }
+    return out
+
+
+def replay(args: argparse.Namespace) -> int:
+    jobs = load_trace(args.trace, seed=args.seed)
+    nodes = parse_cluster(args.cluster)
+    names = args.policies.split(",") if args.policies else [p.name for p in BENCH_POLICIES]
+    chosen = [p for p in BENCH_POLICIES if p.name in names]
+    policies: dict[str, dict[str, float | int]] = {}
+    results: dict[str, SimResult] = {}
+    for policy in chosen:
+        metrics, result = run_policy(policy, jobs, nodes, None, args.checkpoint_interval)
+        policies[policy.name] = metrics
+        results[policy.name] = result
+        print(
+            f"{policy.name:12s} avg_jct={metrics['avg_jct_s']:9.0f}s "
+            f"p99={metrics['p99_jct_s']:9.0f}s util={metrics['utilization']:.3f} "
+            f"jain={metrics['jain_fairness']:.3f} ftf={metrics['max_finish_time_fairness']:.2f} "
+            f"preempt={metrics['preemptions']} completed={metrics['completed']} "
+            f"rejected={metrics['rejected']} replay={metrics['replay_s']:.1f}s",
+            file=sys.stderr,
+        )
+    tight: dict[str, dict[str, float | int]] = {}
+    if args.tight_grant_fraction > 0:
+        for policy in chosen:
+            metrics, _ = run_policy(
+                policy, jobs, nodes, args.tight_grant_fraction, args.checkpoint_interval
+            )
+            tight[policy.name] = metrics
+            print(
+                f"tight {policy.name:12s} completed={metrics['completed']} "
+                f"refused={metrics['refused_budget']} "
+                f"overrun={metrics['budget_overrun_gpu_s']:.0f}",
+                file=sys.stderr,
+            )
+    out: dict[str, object] = {
+        "default_policy": DEFAULT_POLICY,
+        "trace": str(args.trace),
+        "cluster": args.cluster,
+        "seed": args.seed,
+        "checkpoint_interval_s": args.checkpoint_interval,
+        "time_limit_rule": "ceil(duration * U(1.2, 5) / 1h) h, seeded per job",
+        "policies": policies,
+    }
+    if tight:
+        out["tight_budget"] = {"grant_fraction": args.tight_grant_fraction, "policies": tight}
+    if {DEFAULT_POLICY, "fifo", "las"} <= policies.keys():
+        targets = _targets(policies)
+        if tight:
+            worst = max(float(m["budget_overrun_gpu_s"]) for m in tight.values())
+            targets["zero_budget_overrun_tight"] = {
+                "value": worst, "target": 0.0, "ratio": 0.0, "met": worst == 0,
+            }  # fmt: skip
+        out["targets"] = targets
+        for name, t in targets.items():
+            flag = "OK  " if t["met"] else "MISS"
+            print(f"{flag} {name}: {t['value']:.4g} vs {t['target']:.4g} (ratio {t['ratio']:.3f})")
+    json_path = Path(args.json)
+    json_path.write_text(json.dumps(out, indent=2, sort_keys=True))
+    if not args.no_plot:
+        plot = write_plot(results, json_path.with_suffix(".png"))
+        if plot:
+            print(f"plot: {plot}", file=sys.stderr)
+    return 0
+
+
+def scale(args: argparse.Namespace) -> int:
+    out = measure(args.pending, args.gpus, args.repeats, args.policy)
+    p99 = float(out["pass_ms_p99"])
+    print(
+        f"pass p50={out['pass_ms_p50']:.1f} ms p99={p99:.1f} ms (ratio {p99 / TARGET_PASS_MS:.3f})"
+    )
+    Path(args.json).write_text(json.dumps(out, indent=2, sort_keys=True))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "scale":
+        sp = argparse.ArgumentParser(prog="python -m scheduler.bench scale")
+        sp.add_argument("--pending", type=int, default=10000)
+        sp.add_argument("--gpus", type=int, default=1000)
+        sp.add_argument("--repeats", type=int, default=30)
+        sp.add_argument("--policy", default=DEFAULT_POLICY)
+        sp.add_argument("--json", required=True)
+        return scale(sp.parse_args(argv[1:]))
+    p = argparse.ArgumentParser(prog="python -m scheduler.bench")
+    p.add_argument("--trace", required=True)
+    p.add_argument("--cluster", required=True, help="e.g. 4x8:A100,6x4:L40S")
+    p.add_argument("--json", required=True)
+    p.add_argument("--seed", type=int, default=0, help="seed of the time-limit rule")
+    p.add_argument("--policies", default="", help="comma-separated subset (default: all)")
+    p.add_argument("--checkpoint-interval", type=float, default=1800.0)
+    p.add_argument("--tight-grant-fraction", type=float, default=0.6)
+    p.add_argument("--no-plot", action="store_true")
+    return replay(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
