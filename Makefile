@@ -1,0 +1,52 @@
+# Regional AX hub — the commands people run often. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HUB_DATA_DIR ?= $(CURDIR)/data
+
+.PHONY: help install up api db seed test test-fast lint format typecheck bench clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv with the locked dependencies
+
+db: install ## Apply database migrations
+	$(BIN)/axhub db upgrade
+
+seed: db ## Load demo companies and users (idempotent)
+	$(BIN)/axhub seed-demo
+
+up: seed ## Install everything and run the local hub with demo data
+	@echo "hub_api: http://127.0.0.1:8000/docs"
+	$(BIN)/axhub serve --host 127.0.0.1 --port 8000
+
+test: install ## Run the whole test suite (SQLite and PostgreSQL at 127.0.0.1:5432)
+	$(BIN)/pytest
+
+test-fast: install ## Tests without the slow and PostgreSQL ones
+	$(BIN)/pytest -m "not slow and not postgres"
+
+lint: install ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install ## Apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock: ## Re-resolve requirements.lock from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -o requirements.lock
+
+clean: ## Remove the virtual environment, caches and local data
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data
