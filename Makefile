@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 	$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet "torch==2.13.0" 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -c "import torch" || { echo "PyTorch did not install" >&2; exit 1; }
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv with the locked dependencies
