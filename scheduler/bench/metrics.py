@@ -2,9 +2,11 @@
 
 - ``utilization``: allocated GPU-seconds / (capacity x makespan).
 - ``jain_fairness``: Jain's index over tenants of x = R / F, where over the intervals in
-  which the tenant had jobs waiting, R integrates the GPUs it held and F its max-min fair
-  share (weighted water-filling by grant over the tenants with demand; a tenant's demand is
-  the GPUs of its unfinished jobs, capped by the capacity of the GPU types it ever asks for).
+  which the tenant had jobs waiting, R integrates the GPUs it held and F its weighted
+  max-min fair share. The share is water-filled by grant weight over the GPUs of every
+  tenant's unfinished jobs, respecting GPU types: progressive filling in quanta of 1/4 GPU,
+  always to the tenant with the lowest share/weight that can still use a free GPU of a type
+  its jobs allow (its most type-constrained demand first, on the type with most room).
 - ``max_finish_time_fairness``: Themis' rho: worst tenant's mean JCT divided by its mean JCT
   when run alone on an equal slice (capacity / tenants) of the cluster; the alone run is a
   fluid FIFO list schedule (a job of g GPUs on slice s runs duration x max(1, g / s)).
@@ -54,12 +56,11 @@ def water_fill(
 class FairnessAccumulator:
     """Integrates received GPUs vs water-filled fair share while a tenant has jobs waiting."""
 
-    def __init__(
-        self, capacity: float, weight: Mapping[str, float], reach: Mapping[str, float]
-    ) -> None:
-        self.capacity = capacity
+    def __init__(self, capacity_by_type: Mapping[str, float], weight: Mapping[str, float]) -> None:
+        self.capacity_by_type = dict(capacity_by_type)
+        self.capacity = sum(capacity_by_type.values())
+        self.quantum = max(0.25, self.capacity / 400.0)
         self.weight = dict(weight)
-        self.reach = dict(reach)
         self.received: dict[str, float] = defaultdict(float)
         self.fair: dict[str, float] = defaultdict(float)
 
@@ -68,17 +69,52 @@ class FairnessAccumulator:
         t0: float,
         t1: float,
         alloc: Mapping[str, float],
-        demand: Mapping[str, float],
+        demand: Mapping[tuple[str, tuple[str, ...]], float],
         waiting: set[str],
     ) -> None:
         if not waiting:
             return
         dt = t1 - t0
-        capped = {c: min(d, self.reach.get(c, self.capacity)) for c, d in demand.items() if d > 0}
-        share = water_fill(self.capacity, capped, self.weight)
+        share = self.fair_shares(demand)
         for c in waiting:
             self.received[c] += alloc.get(c, 0.0) * dt
             self.fair[c] += share.get(c, 0.0) * dt
+
+    def fair_shares(self, demand: Mapping[tuple[str, tuple[str, ...]], float]) -> dict[str, float]:
+        """Type-constrained weighted max-min shares by progressive filling."""
+        free = dict(self.capacity_by_type)
+        classes: dict[str, list[tuple[int, tuple[str, ...], float]]] = defaultdict(list)
+        for (tenant, types), gpus in demand.items():
+            if gpus > 1e-9:
+                usable = tuple(t for t in (types or tuple(free)) if t in free)
+                if usable:
+                    classes[tenant].append((len(usable), usable, gpus))
+        share: dict[str, float] = defaultdict(float)
+        heap = []
+        for tenant, parts in classes.items():
+            parts.sort()
+            heap.append((0.0, tenant))
+        heapq.heapify(heap)
+        q = self.quantum
+        while heap:
+            _, tenant = heapq.heappop(heap)
+            parts = classes[tenant]
+            got = False
+            for k, (n, types, left) in enumerate(parts):
+                t = max(types, key=lambda x: free[x])
+                if free[t] <= 1e-9:
+                    continue
+                amount = min(q, left, free[t])
+                free[t] -= amount
+                share[tenant] += amount
+                parts[k] = (n, types, left - amount)
+                if left - amount <= 1e-9:
+                    parts.pop(k)
+                got = True
+                break
+            if got and parts:
+                heapq.heappush(heap, (share[tenant] / self.weight.get(tenant, 1.0), tenant))
+        return share
 
     def jain(self) -> float:
         xs = [self.received[c] / f for c, f in self.fair.items() if f > 0]

@@ -64,17 +64,6 @@ def make_quotas(nodes: Sequence[GpuNode], weights: dict[str, float]) -> dict[str
     }
 
 
-def reach(jobs: Sequence[TraceJob], nodes: Sequence[GpuNode]) -> dict[str, float]:
-    """GPUs of the types each tenant ever asks for (caps its fair-share demand)."""
-    per_type: dict[str, float] = defaultdict(float)
-    for n in nodes:
-        per_type[n.gpu_type] += n.gpu_count
-    types: dict[str, set[str]] = defaultdict(set)
-    for j in jobs:
-        types[j.tenant] |= set(j.gpu_types) if j.gpu_types else set(per_type)
-    return {c: sum(per_type.get(t, 0.0) for t in ts) for c, ts in types.items()}
-
-
 def run_policy(
     policy: BenchPolicy,
     jobs: Sequence[TraceJob],
@@ -93,11 +82,11 @@ def run_policy(
         grants = defaultdict(float, {c: d * grant_fraction for c, d in demand.items()})
     weights = dict(demand)  # grants are proportional to demand: fair share weight by grant
     quotas = make_quotas(nodes, weights)
-    capacity = float(sum(n.gpu_count for n in nodes))
+    capacity_by_type: dict[str, float] = defaultdict(float)
+    for n in nodes:
+        capacity_by_type[n.gpu_type] += n.gpu_count
     total_w = sum(weights.values()) or 1.0
-    fairness = FairnessAccumulator(
-        capacity, {c: w / total_w for c, w in weights.items()}, reach(jobs, nodes)
-    )
+    fairness = FairnessAccumulator(capacity_by_type, {c: w / total_w for c, w in weights.items()})
     replay_jobs = with_true_limits(jobs) if policy.oracle_limits else list(jobs)
     config = SimConfig(policy.settings, dict(grants), quotas, checkpoint_interval_s)
     result = simulate(replay_jobs, nodes, config, fairness)

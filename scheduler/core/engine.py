@@ -107,6 +107,22 @@ class _Pass:
         starving.sort(key=lambda j: (j.submit_time_s, j.job_id))
         return chain(starving, self.policy.order(rest, self.state))
 
+    def is_starving(self, job: PendingJob | RunningJob) -> bool:
+        limit = self.s.starvation_after_s
+        return limit is not None and self.now - job.submit_time_s >= limit
+
+    def started_starving(self, job: RunningJob) -> bool:
+        limit = self.s.starvation_after_s
+        return limit is not None and job.start_time_s - job.submit_time_s >= limit
+
+    def starvation_preempts(self, job: PendingJob, victim: RunningJob) -> bool:
+        """A starving job may preempt any younger job (strict order by submit: no loops)."""
+        return (
+            self.s.preemption
+            and self.is_starving(job)
+            and (victim.submit_time_s, victim.job_id) > (job.submit_time_s, job.job_id)
+        )
+
     def eligible_victim(self, job: PendingJob) -> object:
         memo: dict[tuple[object, ...], bool] = {}
         level = self.state.las_level
@@ -114,8 +130,12 @@ class _Pass:
         def check(victim: RunningJob, gpu_type: str) -> bool:
             if victim.job_id not in self.running:
                 return False  # already preempted in this pass
+            if self.starvation_preempts(job, victim):
+                return True
+            if self.started_starving(victim):
+                return False  # promoted by the starvation guard: only older starving jobs
             key = (
-                victim.company_id, gpu_type, victim.priority,
+                victim.company_id, gpu_type, victim.priority, victim.num_gpus,
                 level(victim.attained_at(self.now)), self.quota.type_of(victim),
             )  # fmt: skip
             hit = memo.get(key)
@@ -226,7 +246,7 @@ class _Pass:
             return None
         rank = (
             job.company_id, job.priority, self.state.las_level(job.attained_gpu_seconds),
-            shape, types, use_free,
+            shape, types, use_free, self.is_starving(job),
         )  # fmt: skip
         if rank in self._preempt_failed:
             return None
@@ -242,7 +262,10 @@ class _Pass:
         return planned
 
     def evict(self, victim: RunningJob, job: PendingJob) -> None:
-        if self.s.preemption and self.policy.outranks(job, victim, self.state):
+        if self.starvation_preempts(job, victim):
+            waited = (self.now - job.submit_time_s) / 3600.0
+            why = f"preempted by {job.job_id}, which has waited {waited:.1f} h (starvation guard)"
+        elif self.s.preemption and self.policy.outranks(job, victim, self.state):
             why = f"preempted by {job.job_id}: ranked higher by policy {self.s.policy}"
         else:
             why = (

@@ -137,6 +137,21 @@ def _fair_preempts(job: PendingJob, victim: RunningJob, s: PassState) -> bool:
     return mine <= theirs
 
 
+def _fair_las_preempts(job: PendingJob, victim: RunningJob, s: PassState) -> bool:
+    """Fair-share swap, or a less-served job taking over from a more-served one.
+
+    Within a company: a lower 2D-LAS level preempts (fairness across companies unchanged).
+    Across companies: Kueue's LessThanOrEqualToFinalShare, or, for a lower LAS level,
+    LessThanInitialShare (the preemptor's company stays below the victim's current share).
+    """
+    if job.company_id == victim.company_id:
+        return _las_preempts(job, victim, s)
+    mine = s.company_score(job.company_id, job.num_gpus)
+    if mine <= s.company_score(victim.company_id, -victim.num_gpus):
+        return True
+    return _las_preempts(job, victim, s) and mine < s.company_score(victim.company_id)
+
+
 @dataclass(frozen=True)
 class FairSharePolicy:
     """Lowest-score company next; ``within`` orders one company's own jobs."""
@@ -177,7 +192,7 @@ POLICIES: dict[str, OrderingPolicy] = {
     "las": SortedPolicy("las", _las_key, _las_preempts),
     "quota": SortedPolicy("quota", _quota_key),
     "fair_share": FairSharePolicy("fair_share", _fifo_key),
-    "fair_las": FairSharePolicy("fair_las", _fair_las_key),
+    "fair_las": FairSharePolicy("fair_las", _fair_las_key, _fair_las_preempts),
 }
 
 

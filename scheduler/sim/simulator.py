@@ -28,10 +28,11 @@ from scheduler.core.model import (
 )
 from scheduler.sim.trace import TraceJob
 
-# (t0, t1, allocated GPUs per tenant, demand GPUs per tenant, tenants with waiting jobs)
-IntervalObserver = Callable[
-    [float, float, Mapping[str, float], Mapping[str, float], set[str]], None
-]
+# (t0, t1, allocated GPUs per tenant, demand GPUs per (tenant, allowed GPU types; () = any),
+#  tenants with waiting jobs)
+Allocation = Mapping[str, float]
+Demand = Mapping[tuple[str, tuple[str, ...]], float]
+IntervalObserver = Callable[[float, float, Allocation, Demand, set[str]], None]
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class _Simulation:
         self.charged: dict[str, float] = defaultdict(float)
         self.usage: dict[str, float] = defaultdict(float)
         self.alloc: dict[str, float] = defaultdict(float)
-        self.demand: dict[str, float] = defaultdict(float)
+        self.demand: dict[tuple[str, tuple[str, ...]], float] = defaultdict(float)
         self.waiting: dict[str, int] = defaultdict(int)
         self.allocated_gpu_s = 0.0
         self.lost_gpu_s = 0.0
@@ -204,7 +205,7 @@ class _Simulation:
             rec.status, rec.reason = "rejected", rej.reason
             del self.pending[rej.job_id]
             self.waiting[rec.job.tenant] -= 1
-            self.demand[rec.job.tenant] -= rec.job.num_gpus
+            self.demand[rec.job.tenant, rec.job.gpu_types] -= rec.job.num_gpus
         for pre in result.preemptions:
             self.executor.stop(pre.job_id, pre.reason)
         for start in result.starts:
@@ -230,10 +231,10 @@ class _Simulation:
                 rec.attained_gpu_s += run.num_gpus * ran
                 rec.remaining_work_s -= ran
                 rec.status, rec.finish_s = "completed", self.now
-                self.demand[run.company_id] -= run.num_gpus
+                self.demand[run.company_id, rec.job.gpu_types] -= run.num_gpus
             while arrivals < len(self.jobs) and self.jobs[arrivals].submit_s <= self.now:
                 rec = self.records[self.jobs[arrivals].job_id]
-                self.demand[rec.job.tenant] += rec.job.num_gpus
+                self.demand[rec.job.tenant, rec.job.gpu_types] += rec.job.num_gpus
                 self._enqueue(rec)
                 arrivals += 1
             if self.pending:

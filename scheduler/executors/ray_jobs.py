@@ -1,0 +1,178 @@
+"""The Ray executor: starts, stops and watches hub jobs through the Ray Jobs API.
+
+Ray queues a job that does not fit and fails it after 15 minutes pending, and cannot stop a job
+that waits for resources no node has (../shared/stack-notes.md); so the hub queues on its own
+side and submits only what its policy core placed. Each job is pinned with
+``entrypoint_resources``: ``gpu_type:<T>`` (the node's GPU model) and, where the node carries
+one, a token amount of its ``axhub_node:<name>`` marker resource.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from scheduler.core.model import GpuNode
+from scheduler.executors.launch import (
+    GPU_TYPE_RESOURCE_PREFIX,
+    NODE_PIN_AMOUNT,
+    NODE_RESOURCE_PREFIX,
+    ExecutorUnavailableError,
+    JobLaunch,
+    RunState,
+    RunStatus,
+)
+
+_TRANSIENT = (ConnectionError, TimeoutError, OSError)
+
+
+def nodes_from_ray(ray_nodes: Iterable[dict[str, Any]]) -> tuple[list[GpuNode], set[str]]:
+    """GPU nodes from Ray's node list, and the names of those that can be pinned.
+
+    A node's name is its ``axhub_node:<name>`` marker resource (pinnable), else its Ray node id;
+    its GPU type is its ``gpu_type:<T>`` resource. Dead nodes and nodes without GPUs are left out.
+    """
+    nodes, pinnable = [], set()
+    for raw in ray_nodes:
+        if raw.get("state") != "ALIVE":
+            continue
+        resources: dict[str, float] = raw.get("resources_total") or {}
+        gpus = int(resources.get("GPU", 0))
+        if gpus <= 0:
+            continue
+        names = [
+            k.removeprefix(NODE_RESOURCE_PREFIX)
+            for k in resources
+            if k.startswith(NODE_RESOURCE_PREFIX)
+        ]
+        types = [
+            k.removeprefix(GPU_TYPE_RESOURCE_PREFIX)
+            for k in resources
+            if k.startswith(GPU_TYPE_RESOURCE_PREFIX)
+        ]
+        node_id = names[0] if names else str(raw["node_id"])
+        if names:
+            pinnable.add(node_id)
+        nodes.append(
+            GpuNode(node_id=node_id, gpu_type=types[0] if types else "GPU", gpu_count=gpus)
+        )
+    return sorted(nodes, key=lambda node: node.node_id), pinnable
+
+
+def entrypoint_resources(launch: JobLaunch, pinnable_nodes: set[str]) -> dict[str, float]:
+    resources: dict[str, float] = {}
+    if launch.gpu_type and launch.num_gpus > 0:
+        resources[GPU_TYPE_RESOURCE_PREFIX + launch.gpu_type] = launch.num_gpus
+    if launch.node_id and launch.node_id in pinnable_nodes:
+        resources[NODE_RESOURCE_PREFIX + launch.node_id] = NODE_PIN_AMOUNT
+    return resources
+
+
+class RayJobExecutor:
+    """``JobExecutor`` over ``ray.job_submission.JobSubmissionClient`` (dashboard address)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._pinnable_nodes: set[str] = set()
+
+    def _job_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                from ray.job_submission import JobSubmissionClient
+
+                try:
+                    self._client = JobSubmissionClient(self.address)
+                except Exception as exc:  # the constructor probes the dashboard
+                    raise ExecutorUnavailableError(
+                        f"Ray unreachable at {self.address}: {exc}"
+                    ) from exc
+            return self._client
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        client = self._job_client()
+        try:
+            return getattr(client, method)(*args, **kwargs)
+        except _TRANSIENT as exc:
+            self._client = None
+            raise ExecutorUnavailableError(f"Ray unreachable at {self.address}: {exc}") from exc
+
+    def start(self, launch: JobLaunch) -> None:
+        runtime_env: dict[str, Any] = {"env_vars": dict(launch.env_vars)}
+        if launch.working_dir:
+            runtime_env["working_dir"] = launch.working_dir
+        try:
+            self._call(
+                "submit_job",
+                entrypoint=launch.entrypoint,
+                submission_id=launch.submission_id,
+                runtime_env=runtime_env,
+                metadata={"axhub_job_id": launch.job_id, **dict(launch.metadata)},
+                entrypoint_num_gpus=launch.num_gpus or None,
+                entrypoint_resources=entrypoint_resources(launch, self._pinnable_nodes) or None,
+            )
+        except ExecutorUnavailableError:
+            raise
+        except RuntimeError as exc:
+            # Ray answers HTTP 500 for a submission id it already has: already started.
+            if self._exists(launch.submission_id):
+                return
+            raise ExecutorUnavailableError(f"Ray refused {launch.submission_id}: {exc}") from exc
+
+    def _exists(self, submission_id: str) -> bool:
+        try:
+            self._call("get_job_info", submission_id)
+        except ExecutorUnavailableError:
+            raise
+        except Exception:
+            return False
+        return True
+
+    def stop(self, submission_id: str) -> None:
+        try:
+            self._call("stop_job", submission_id)
+        except ExecutorUnavailableError:
+            raise
+        except RuntimeError:
+            pass  # unknown or already finished
+
+    def statuses(self, submission_ids: Iterable[str]) -> dict[str, RunStatus]:
+        wanted = set(submission_ids)
+        if not wanted:
+            return {}
+        result = {}
+        for details in self._call("list_jobs"):
+            if details.submission_id in wanted:
+                result[details.submission_id] = RunStatus(
+                    submission_id=details.submission_id,
+                    state=RunState(getattr(details.status, "value", details.status)),
+                    message=details.message or "",
+                    start_time_s=details.start_time / 1000 if details.start_time else None,
+                    end_time_s=details.end_time / 1000 if details.end_time else None,
+                    node_id=details.driver_node_id,
+                    exit_code=details.driver_exit_code,
+                )
+        return result
+
+    def logs(self, submission_id: str) -> str:
+        try:
+            return str(self._call("get_job_logs", submission_id))
+        except ExecutorUnavailableError:
+            raise
+        except RuntimeError:
+            return ""
+
+    def inventory(self) -> Sequence[GpuNode]:
+        from ray.util.state import list_nodes
+
+        try:
+            states = list_nodes(address=self.address, detail=True, raise_on_missing_output=False)
+        except Exception as exc:
+            raise ExecutorUnavailableError(f"Ray unreachable at {self.address}: {exc}") from exc
+        nodes, self._pinnable_nodes = nodes_from_ray(
+            {"state": n.state, "node_id": n.node_id, "resources_total": n.resources_total}
+            for n in states
+        )
+        return nodes

@@ -1,0 +1,72 @@
+"""Ending runs: charge GPU-seconds exactly once per job, or requeue with the usage carried over.
+
+A job's runs (attempts) accumulate ``attained_gpu_seconds``; the ledger is charged once, when
+the job reaches a terminal state, with the total. While a preempted job waits again it keeps a
+reservation that covers its earlier runs plus a full new run, so its company's budget can never
+be overdrawn in between.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hub_api.grants import ledger
+from sqlmodel import Session
+
+from hub_api.core.security import as_utc
+from hub_api.jobs.events import transition
+from hub_api.jobs.models import Job, JobEventKind, JobStatus
+
+
+def run_gpu_seconds(job: Job, end: datetime) -> float:
+    if job.started_at is None or job.status not in (JobStatus.starting, JobStatus.running):
+        return 0.0
+    seconds = max(0.0, (as_utc(end) - as_utc(job.started_at)).total_seconds())
+    return job.num_gpus * min(seconds, float(job.time_limit_s))
+
+
+def finish(
+    session: Session, *, job: Job, end: datetime, status: JobStatus, kind: JobEventKind, reason: str
+) -> None:
+    """Terminal state: charge the total GPU-seconds of all runs once; release the reservation."""
+    total = job.attained_gpu_seconds + run_gpu_seconds(job, end)
+    job.attained_gpu_seconds = total
+    job.charged_gpu_seconds = total
+    job.reserved_gpu_seconds = 0.0
+    job.ended_at = end
+    ledger.charge_job(
+        session=session,
+        company_id=job.company_id,
+        job_id=job.id or 0,
+        gpu_seconds=total,
+        gpu_type=job.assigned_gpu_type or job.gpu_type,
+        at=end,
+    )
+    transition(session, job=job, kind=kind, reason=reason, status=status, at=end)
+    notify = getattr(ledger, "notify_budget_usage", None)
+    if notify is not None:
+        notify(session=session, company_id=job.company_id)
+
+
+def requeue(session: Session, *, job: Job, now: datetime, kind: JobEventKind, reason: str) -> None:
+    """Stop counting this run, keep its usage for the final charge, and queue the job again
+    (or fail it when it is not preemptible)."""
+    if not job.preemptible and kind != JobEventKind.preempted:
+        finish(session, job=job, end=now, status=JobStatus.failed, kind=kind, reason=reason)
+        return
+    job.attained_gpu_seconds += run_gpu_seconds(job, now)
+    transition(session, job=job, kind=kind, reason=reason, status=JobStatus.preempted, at=now)
+    job.attempt += 1
+    job.reserved_gpu_seconds = job.attained_gpu_seconds + job.num_gpus * job.time_limit_s
+    job.started_at = None
+    job.placement = []
+    job.node_id = job.assigned_gpu_type = None
+    job.cancel_requested_at = None
+    transition(
+        session,
+        job=job,
+        kind=JobEventKind.requeued,
+        reason=f"attempt {job.attempt}",
+        status=JobStatus.queued,
+        at=now,
+    )
