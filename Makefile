@@ -28,9 +28,8 @@ db: install ## Apply database migrations
 seed: db ## Load demo companies and users (idempotent)
 	$(BIN)/axhub seed-demo
 
-up: seed ## Install everything and run the local hub with demo data
-	@echo "hub_api: http://127.0.0.1:8000/docs"
-	$(BIN)/axhub serve --host 127.0.0.1 --port 8000
+up: seed ## Install everything and run the local hub (Ray with simulated GPUs, API, scheduler) with demo data
+	$(BIN)/axhub dev up
 
 test: install ## Run the whole test suite (SQLite and PostgreSQL at 127.0.0.1:5432)
 	$(BIN)/pytest

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from hub_api import API_PREFIX
 from hub_api.audit.routes import router as audit_router
 from hub_api.auth.routes import router as auth_router
+from hub_api.cluster.routes import router as cluster_router
 from hub_api.companies.routes import router as companies_router
 from hub_api.health.routes import router as health_router
+from hub_api.jobs.routes import router as jobs_router
 from hub_api.users.routes import router as users_router
 
-API_PREFIX = "/api/v1"
-
 api_router = APIRouter(prefix=API_PREFIX)
-for router in (health_router, auth_router, companies_router, users_router, audit_router):
+for router in (
+    health_router,
+    auth_router,
+    companies_router,
+    users_router,
+    audit_router,
+    jobs_router,
+    cluster_router,
+):
     api_router.include_router(router)

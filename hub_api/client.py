@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from hub_api.api import API_PREFIX
+from hub_api import API_PREFIX
 
 
 @dataclass

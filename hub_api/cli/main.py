@@ -11,6 +11,8 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
+from hub_api.cli.dev import app as dev_app
+from hub_api.cli.scheduler import app as scheduler_app
 from hub_api.client import HubApiError, HubClient
 from hub_api.core.config import get_settings
 from hub_api.core.db import build_engine
@@ -23,6 +25,8 @@ users_app = typer.Typer(help="Users (over the API; run `axhub login` first).")
 app.add_typer(db_app, name="db")
 app.add_typer(companies_app, name="companies")
 app.add_typer(users_app, name="users")
+app.add_typer(scheduler_app, name="scheduler")
+app.add_typer(dev_app, name="dev")
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 

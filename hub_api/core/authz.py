@@ -43,15 +43,32 @@ class Permission(StrEnum):
     user_manage = "user:manage"
     audit_read = "audit:read"
     self_service = "self:service"
+    job_read = "job:read"
+    job_submit = "job:submit"
+    cluster_read = "cluster:read"
+    cluster_manage = "cluster:manage"
 
 
-_EVERYONE = {Permission.company_read, Permission.user_read, Permission.self_service}
+_EVERYONE = {
+    Permission.company_read,
+    Permission.user_read,
+    Permission.self_service,
+    Permission.job_read,
+    Permission.job_submit,
+    Permission.cluster_read,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.engineer: frozenset(_EVERYONE),
     Role.consultant: frozenset(_EVERYONE),
     Role.operator: frozenset(
-        _EVERYONE | {Permission.company_create, Permission.company_update, Permission.audit_read}
+        _EVERYONE
+        | {
+            Permission.company_create,
+            Permission.company_update,
+            Permission.audit_read,
+            Permission.cluster_manage,
+        }
     ),
     Role.admin: frozenset(Permission),
 }

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8501"])
     hub_region: str = "gyeongnam"
     sql_echo: bool = False
+    # GPU jobs
+    ray_address: str = "http://127.0.0.1:8265"
+    job_code_max_bytes: int = Field(default=20 * 2**20, ge=1024)
+    job_code_max_unpacked_bytes: int = Field(default=200 * 2**20, ge=1024)
+    scheduler_policy: str = "fair_las"
+    scheduler_pass_interval_s: float = Field(default=2.0, gt=0)
+    scheduler_poll_interval_s: float = Field(default=0.1, gt=0)
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:
@@ -48,6 +55,10 @@ class Settings(BaseSettings):
             if len(self.secret_key) < 32:
                 raise ValueError("HUB_SECRET_KEY must be at least 32 characters in production")
         return self
+
+    @property
+    def code_dir(self) -> Path:
+        return self.data_dir / "code"
 
     @property
     def is_sqlite(self) -> bool:

@@ -6,7 +6,7 @@ Runs start RUNNING at once (or stay PENDING with ``start_pending=True``); tests 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from scheduler.core.model import GpuNode
@@ -26,13 +26,23 @@ class MemoryRun:
 
 
 class InMemoryExecutor:
-    def __init__(self, nodes: Sequence[GpuNode], *, start_pending: bool = False) -> None:
+    def __init__(
+        self,
+        nodes: Sequence[GpuNode],
+        *,
+        start_pending: bool = False,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.nodes = list(nodes)
         self.runs: dict[str, MemoryRun] = {}
         self.submissions: list[str] = []  # every start call, duplicates included
         self.reachable = True
         self.start_pending = start_pending
-        self.now_s = 0.0
+        self.clock = clock
+
+    @property
+    def now_s(self) -> float | None:
+        return self.clock() if self.clock else None
 
     def _check(self) -> None:
         if not self.reachable:
@@ -49,7 +59,7 @@ class InMemoryExecutor:
             status=RunStatus(
                 submission_id=launch.submission_id,
                 state=state,
-                start_time_s=None if self.start_pending else self.now_s or None,
+                start_time_s=None if self.start_pending else self.now_s,
                 node_id=launch.node_id,
             ),
             log=f"started {launch.entrypoint}\n",
@@ -57,9 +67,7 @@ class InMemoryExecutor:
 
     def _end(self, submission_id: str, state: RunState, message: str = "") -> None:
         run = self.runs[submission_id]
-        run.status = replace(
-            run.status, state=state, end_time_s=self.now_s or None, message=message
-        )
+        run.status = replace(run.status, state=state, end_time_s=self.now_s, message=message)
 
     def complete(self, submission_id: str) -> None:
         self._end(submission_id, RunState.SUCCEEDED)
@@ -69,7 +77,7 @@ class InMemoryExecutor:
 
     def begin(self, submission_id: str) -> None:
         run = self.runs[submission_id]
-        run.status = replace(run.status, state=RunState.RUNNING, start_time_s=self.now_s or None)
+        run.status = replace(run.status, state=RunState.RUNNING, start_time_s=self.now_s)
 
     def stop(self, submission_id: str) -> None:
         self._check()

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hub_api.grants import ledger
 from sqlmodel import Session
 
 from hub_api.core.security import as_utc
+from hub_api.grants import ledger
 from hub_api.jobs.events import transition
 from hub_api.jobs.models import Job, JobEventKind, JobStatus
 
@@ -39,7 +39,7 @@ def finish(
         company_id=job.company_id,
         job_id=job.id or 0,
         gpu_seconds=total,
-        gpu_type=job.assigned_gpu_type or job.gpu_type,
+        gpu_type=job.gpu_type,  # the grants that admitted it (see hub_api.grants.ledger)
         at=end,
     )
     transition(session, job=job, kind=kind, reason=reason, status=status, at=end)

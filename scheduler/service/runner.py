@@ -82,13 +82,23 @@ class SchedulerService:
         self.clock = clock
         self.policy = PolicySettings(policy=settings.scheduler_policy)
         self.runs_dir = (settings.data_dir / "runs").resolve()
+        self._nodes: list[GpuNode] = []
+        self._nodes_read_at = -1e9
+
+    def inventory(self) -> list[GpuNode]:
+        """The cluster's nodes, re-read at most once per ``pass_interval`` (reading Ray's node
+        list costs more than the rest of a pass)."""
+        if time.monotonic() - self._nodes_read_at >= self.settings.scheduler_pass_interval_s:
+            self._nodes = list(self.executor.inventory())
+            self._nodes_read_at = time.monotonic()
+        return self._nodes
 
     # ----- one pass -------------------------------------------------------------------------
     def run_pass(self) -> PassReport:
         started = time.perf_counter()
         report = PassReport()
         now = self.clock()
-        nodes = list(self.executor.inventory())
+        nodes = self.inventory()
         with Session(self.engine, expire_on_commit=False) as session:
             sync_inventory(session=session, nodes=nodes, at=now)
             session.commit()

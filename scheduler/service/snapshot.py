@@ -7,11 +7,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from hub_api.grants import ledger
 from sqlmodel import Session, col, select
 
 from hub_api.cluster.models import ClusterNode
 from hub_api.core.security import as_utc
+from hub_api.grants import ledger
 from hub_api.jobs.models import ACTIVE_STATUSES, Job, JobStatus
 from scheduler.core.model import (
     CompanyAccount,
@@ -87,15 +87,43 @@ def decayed_usage(session: Session, now: datetime) -> dict[int, float]:
     return usage
 
 
+def total_available_gpu_seconds(
+    *, session: Session, company_id: int, gpu_types: Sequence[str], at: datetime
+) -> float:
+    """All the company's grants together: "any" grants plus each typed grant once.
+
+    (Admission at submit checks the job's own GPU type; the core gets one number per company.)
+    """
+    any_type = ledger.available_gpu_seconds(
+        session=session, company_id=company_id, gpu_type=None, at=at
+    )
+    typed = sum(
+        ledger.available_gpu_seconds(session=session, company_id=company_id, gpu_type=t, at=at)
+        - any_type
+        for t in gpu_types
+    )
+    return any_type + max(0.0, typed)
+
+
 def build_snapshot(
     *, session: Session, nodes: Sequence[GpuNode], now: datetime, settings: PolicySettings
 ) -> SchedulingSnapshot:
-    drained = {
-        row.node_id for row in session.exec(select(ClusterNode).where(ClusterNode.draining)).all()
-    }
-    inventory = tuple(
-        GpuNode(n.node_id, n.gpu_type, n.gpu_count, draining=n.draining or n.node_id in drained)
-        for n in nodes
+    known = session.exec(select(ClusterNode)).all()
+    drained = {row.node_id for row in known if row.draining}
+    alive = {n.node_id for n in nodes}
+    # A known node that is down counts as draining: jobs of its GPU type wait for it instead of
+    # being rejected as unplaceable while it restarts.
+    down = tuple(
+        GpuNode(row.node_id, row.gpu_type, row.gpu_count, draining=True)
+        for row in known
+        if row.node_id not in alive
+    )
+    inventory = (
+        tuple(
+            GpuNode(n.node_id, n.gpu_type, n.gpu_count, draining=n.draining or n.node_id in drained)
+            for n in nodes
+        )
+        + down
     )
     jobs = session.exec(select(Job).where(col(Job.status).in_(list(ACTIVE_STATUSES)))).all()
     pending = tuple(pending_job(j) for j in jobs if j.status == JobStatus.queued)
@@ -103,9 +131,10 @@ def build_snapshot(
     companies = sorted({j.company_id for j in jobs})
     usage = decayed_usage(session, now)
     accounts = {}
+    gpu_types = sorted({node.gpu_type for node in inventory})
     for company_id in companies:
-        available = ledger.available_gpu_seconds(
-            session=session, company_id=company_id, gpu_type=None, at=now
+        available = total_available_gpu_seconds(
+            session=session, company_id=company_id, gpu_types=gpu_types, at=now
         )
         # earlier runs of requeued jobs are charged when the job ends: hold them back now
         uncharged = sum(j.attained_gpu_seconds for j in jobs if j.company_id == company_id)

@@ -13,6 +13,8 @@ company B (or, for API tokens, another user's token).
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,11 +23,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from hub_api.api import API_PREFIX
+from hub_api import API_PREFIX
+from hub_api.cluster.models import ClusterNode
+from hub_api.jobs.models import JobStatus
 from hub_api.main import create_app
 from hub_api.users.models import Role
 from tests.factories import make_api_token, valid_brn
 from tests.hub_api.conftest import World
+from tests.hub_api.jobs.builders import fund, job_payload, make_job
 
 OK, DENY, HIDDEN = "ok", "deny", "hidden"
 ROLES = tuple(Role)
@@ -42,6 +47,7 @@ class Case:
     path: Callable[[World, Session, str], dict[str, Any]] = lambda *_: {}
     body: Builder | None = None
     query: dict[str, Any] = field(default_factory=dict)
+    files: Builder | None = None  # multipart upload instead of a JSON body
 
 
 def everyone(outcome: str = OK) -> dict[Role, tuple[str, str]]:
@@ -66,6 +72,36 @@ def token_of(world: World, session: Session, target: str, caller: Role) -> dict[
     owner = world.user(caller) if target == "own" else world.engineer_b
     api_token, _ = make_api_token(session, owner, scopes=["read"])
     return {"token_id": api_token.id}
+
+
+def tiny_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("main.py", "print(1)\n")
+    return buffer.getvalue()
+
+
+def funded_job_body(world: World, session: Session, target: str) -> dict[str, Any]:
+    fund(session, world.company_a, gpu_hours=10)
+    return job_payload(company_id=world.company_a.id)
+
+
+def job_of(world: World, session: Session, target: str, **kw: Any) -> dict[str, Any]:
+    company = world.company_a if target == "own" else world.company_b
+    submitter = world.engineer_a if target == "own" else world.engineer_b
+    job = make_job(session, company, submitted_by=submitter.id or 0, **kw)
+    return {"job_id": job.id}
+
+
+def finished_job_of(world: World, session: Session, target: str) -> dict[str, Any]:
+    fund(session, world.company_a if target == "own" else world.company_b, gpu_hours=10)
+    return job_of(world, session, target, status=JobStatus.cancelled, reserved_gpu_seconds=0.0)
+
+
+def node_of(world: World, session: Session, target: str) -> dict[str, Any]:
+    session.add(ClusterNode(node_id="node-x", gpu_type="A100", gpu_count=4))
+    session.commit()
+    return {"node_id": "node-x"}
 
 
 # Engineers reach their own company's objects, staff reach every company's.
@@ -141,6 +177,27 @@ MATRIX: dict[tuple[str, str], Case | str] = {
         only(Role.admin), path=lambda w, s, t: user_of(w, t), body=lambda *_: {}
     ),
     ("GET", "/audit-events"): Case(only(Role.operator, Role.admin)),
+    # --- jobs and cluster ---
+    ("GET", "/job-templates"): Case(everyone()),
+    ("POST", "/code-bundles"): Case(everyone(), files=lambda *_: {"file": ("c.zip", tiny_zip())}),
+    ("POST", "/jobs"): Case(everyone(), body=funded_job_body),
+    ("GET", "/jobs"): Case(everyone()),
+    ("GET", "/jobs/{job_id}"): Case(ENGINEER_SCOPED_READ, path=job_of),
+    ("POST", "/jobs/{job_id}/cancel"): Case(ENGINEER_SCOPED_READ, path=job_of),
+    ("POST", "/jobs/{job_id}/requeue"): Case(ENGINEER_SCOPED_READ, path=finished_job_of),
+    ("GET", "/jobs/{job_id}/events"): Case(ENGINEER_SCOPED_READ, path=job_of),
+    ("GET", "/jobs/{job_id}/logs"): Case(ENGINEER_SCOPED_READ, path=job_of),
+    ("GET", "/jobs/{job_id}/logs/stream"): Case(
+        ENGINEER_SCOPED_READ, path=job_of, query={"max_wait_s": 1}
+    ),
+    ("GET", "/cluster/nodes"): Case(everyone()),
+    ("GET", "/cluster/allocations"): Case(only(Role.operator, Role.admin)),
+    ("POST", "/cluster/nodes/{node_id}/drain"): Case(
+        only(Role.operator, Role.admin), path=node_of, body=lambda *_: {"reason": "maintenance"}
+    ),
+    ("POST", "/cluster/nodes/{node_id}/undrain"): Case(
+        only(Role.operator, Role.admin), path=node_of
+    ),
 }
 
 
@@ -168,7 +225,7 @@ PROTECTED = sorted(key for key, case in MATRIX.items() if case != PUBLIC)
 def test_protected_routes_refuse_anonymous_callers(
     client: TestClient, method: str, path: str
 ) -> None:
-    url = API_PREFIX + path.format(company_id=1, user_id=1, token_id=1)
+    url = API_PREFIX + path.format(company_id=1, user_id=1, token_id=1, job_id=1, node_id="n")
     response = client.request(method, url)
     assert response.status_code == 401, response.text
     assert response.headers["WWW-Authenticate"] == "Bearer"
@@ -204,10 +261,14 @@ def test_authorization_matrix(
         session.delete(world.engineer_a if target == "own" else world.engineer_b)
         session.commit()
     body = case.body(world, session, target) if case.body else None
+    files = case.files(world, session, target) if case.files else None
+    data = {"company_id": str(world.company_a.id)} if files and role != Role.engineer else None
     response = client.request(
         method,
         API_PREFIX + path.format(**params),
         json=body,
+        files=files,
+        data=data,
         params=case.query,
         headers=world.headers(role),
     )

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from hub_api.cli.main import app
 from hub_api.core.config import Settings, get_settings
 from hub_api.demo.seed import DEMO_PASSWORD
+from hub_api.live_server import serve_in_thread
 from hub_api.main import create_app
 from tests.factories import valid_brn
-from tests.live_server import serve_in_thread
 
 runner = CliRunner()
 

@@ -1,4 +1,5 @@
-"""A real uvicorn server in a background thread, for clients that speak HTTP (CLI, portal)."""
+"""A real uvicorn server in a background thread: for tests of HTTP clients (CLI, portal) and
+the dispatch benchmark."""
 
 from __future__ import annotations
 

@@ -1,0 +1,148 @@
+"""``axhub dev up``: the whole hub on one machine, supervised until Ctrl-C.
+
+Starts a local Ray cluster with simulated GPUs of two types on two raylets (head: 4 × "A100",
+second raylet: 4 × "L40S"), hub_api and the scheduler service; stops them all on exit. The
+second raylet needs its own agent ports, or its job logs become unreachable
+(see ../shared/stack-notes.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+app = typer.Typer(help="Run the whole hub locally.", no_args_is_help=True)
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class LocalRaylet:
+    node_name: str
+    gpu_type: str
+    gpus: int
+    head: bool
+
+    def start_command(self, *, ray_port: int, dashboard_port: int) -> list[str]:
+        resources = {f"gpu_type:{self.gpu_type}": self.gpus, f"axhub_node:{self.node_name}": 1}
+        common = [
+            str(BIN / "ray"),
+            "start",
+            "--num-cpus=2",
+            f"--num-gpus={self.gpus}",
+            f"--resources={json.dumps(resources)}",
+            "--disable-usage-stats",
+        ]
+        if self.head:
+            return [
+                *common,
+                "--head",
+                f"--port={ray_port}",
+                "--dashboard-host=127.0.0.1",
+                f"--dashboard-port={dashboard_port}",
+            ]
+        return [
+            *common,
+            f"--address=127.0.0.1:{ray_port}",
+            "--dashboard-agent-listen-port=52366",
+            "--metrics-export-port=0",
+        ]
+
+
+LOCAL_RAYLETS = (
+    LocalRaylet("local-a100-0", "A100", 4, head=True),
+    LocalRaylet("local-l40s-0", "L40S", 4, head=False),
+)
+
+
+def wait_http(url: str, *, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{what} did not answer at {url} within {timeout_s:.0f} s")
+
+
+def start_ray(*, ray_port: int, dashboard_port: int) -> None:
+    for raylet in LOCAL_RAYLETS:
+        command = raylet.start_command(ray_port=ray_port, dashboard_port=dashboard_port)
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        if raylet.head:
+            wait_http(
+                f"http://127.0.0.1:{dashboard_port}/api/version", timeout_s=90, what="Ray dashboard"
+            )
+
+
+def stop_ray() -> None:
+    subprocess.run([str(BIN / "ray"), "stop", "--force"], check=False, capture_output=True)
+
+
+@app.command("up")
+def up(
+    api_port: int = 8000,
+    ray_port: Annotated[int, typer.Option(help="Ray GCS port")] = 6380,
+    dashboard_port: int = 8265,
+    with_ray: Annotated[bool, typer.Option(help="Start the local Ray cluster")] = True,
+) -> None:
+    """Start Ray (simulated GPUs), hub_api and the scheduler; Ctrl-C stops everything."""
+    env = os.environ | {"HUB_RAY_ADDRESS": f"http://127.0.0.1:{dashboard_port}"}
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+    logs = Path(env.get("HUB_DATA_DIR", "data")) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+
+    def launch(name: str, command: list[str]) -> None:
+        out = (logs / f"{name}.log").open("ab")
+        processes.append((name, subprocess.Popen(command, env=env, stdout=out, stderr=out)))
+
+    def shutdown(*_: object) -> None:
+        for name, process in reversed(processes):
+            if process.poll() is None:
+                typer.echo(f"stopping {name}")
+                process.terminate()
+        for _, process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if with_ray:
+            typer.echo("stopping Ray")
+            stop_ray()
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    axhub = shutil.which("axhub", path=str(BIN)) or str(BIN / "axhub")
+    try:
+        if with_ray:
+            typer.echo("starting Ray: 4 × A100 (head) + 4 × L40S (second raylet), simulated")
+            start_ray(ray_port=ray_port, dashboard_port=dashboard_port)
+        launch("hub-api", [axhub, "serve", "--host", "127.0.0.1", "--port", str(api_port)])
+        wait_http(f"http://127.0.0.1:{api_port}/api/v1/health/ready", timeout_s=60, what="hub_api")
+        launch("scheduler", [axhub, "scheduler", "run"])
+        typer.echo(f"hub_api      http://127.0.0.1:{api_port}/docs")
+        if with_ray:
+            typer.echo(f"Ray          http://127.0.0.1:{dashboard_port}")
+        typer.echo(f"logs         {logs}/")
+        typer.echo("Ctrl-C stops everything.")
+        while all(process.poll() is None for _, process in processes):
+            time.sleep(1)
+        failed = [name for name, process in processes if process.poll() is not None]
+        typer.echo(f"{', '.join(failed)} exited; see {logs}/", err=True)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        shutdown()
