@@ -6,9 +6,28 @@ from sqlmodel import SQLModel
 
 from hub_api.audit.models import AuditEvent
 from hub_api.auth.models import ApiToken
+from hub_api.cases.activity_models import CaseAttachment, CaseComment, CaseVisit
+from hub_api.cases.models import Case, CaseTransition
 from hub_api.companies.models import Company
+from hub_api.grants.models import Grant, LedgerEntry, Programme
+from hub_api.notifications.models import Notification
 from hub_api.users.models import User
 
 metadata = SQLModel.metadata
 
-__all__ = ["ApiToken", "AuditEvent", "Company", "User", "metadata"]
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Case",
+    "CaseAttachment",
+    "CaseComment",
+    "CaseTransition",
+    "CaseVisit",
+    "Company",
+    "Grant",
+    "LedgerEntry",
+    "Notification",
+    "Programme",
+    "User",
+    "metadata",
+]

@@ -43,15 +43,48 @@ class Permission(StrEnum):
     user_manage = "user:manage"
     audit_read = "audit:read"
     self_service = "self:service"
+    case_read = "case:read"
+    case_create = "case:create"
+    case_comment = "case:comment"
+    case_transition = "case:transition"
+    case_work = "case:work"
+    assessment_read = "assessment:read"
+    assessment_write = "assessment:write"
+    programme_read = "programme:read"
+    programme_manage = "programme:manage"
+    grant_read = "grant:read"
+    grant_propose = "grant:propose"
+    grant_decide = "grant:decide"
+    grant_manage = "grant:manage"
+    budget_read = "budget:read"
 
 
-_EVERYONE = {Permission.company_read, Permission.user_read, Permission.self_service}
+_EVERYONE = {
+    Permission.company_read,
+    Permission.user_read,
+    Permission.self_service,
+    Permission.case_read,
+    Permission.case_create,
+    Permission.case_comment,
+    Permission.case_transition,
+    Permission.assessment_read,
+    Permission.programme_read,
+    Permission.grant_read,
+    Permission.budget_read,
+}
+# Hub staff work cases; consultants assess and propose grants, operators decide and manage them.
+_STAFF = {Permission.case_work}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.engineer: frozenset(_EVERYONE),
-    Role.consultant: frozenset(_EVERYONE),
+    Role.consultant: frozenset(
+        _EVERYONE | _STAFF | {Permission.assessment_write, Permission.grant_propose}
+    ),
     Role.operator: frozenset(
-        _EVERYONE | {Permission.company_create, Permission.company_update, Permission.audit_read}
+        _EVERYONE
+        | _STAFF
+        | {Permission.company_create, Permission.company_update, Permission.audit_read}
+        | {Permission.programme_manage, Permission.grant_decide, Permission.grant_manage}
     ),
     Role.admin: frozenset(Permission),
 }
