@@ -13,6 +13,7 @@ from hub_api.core.db import build_engine
 from hub_api.core.errors import install_error_handlers
 from hub_api.core.logging import configure_logging
 from hub_api.core.ratelimit import LoginRateLimiter
+from hub_api.notifications.mailer import install_email_outbox
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -42,5 +43,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         allow_headers=["*"],
     )
     install_error_handlers(app)
+    install_email_outbox(app)
     app.include_router(api_router)
     return app

@@ -83,10 +83,11 @@ def engine(db_backend: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def settings() -> Settings:
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         environment=Environment.test,
         database_url="sqlite://",
+        attachment_dir=tmp_path_factory.mktemp("attachments"),
         secret_key=TEST_SECRET,
         login_max_failures=5,
         login_window_seconds=900,

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import functools
+import uuid
+from datetime import UTC, date, datetime
 from typing import Any
 
 import factory
 from sqlmodel import Session
 
 from hub_api.auth.models import ApiToken
+from hub_api.cases.models import Case, ServiceType
 from hub_api.companies.models import Company
 from hub_api.companies.validators import Region, brn_check_digit
 from hub_api.core.config import Settings
 from hub_api.core.security import create_access_token, hash_password, new_api_token_secret
+from hub_api.grants.models import Grant, GrantStatus, LedgerEntry, LedgerKind, Programme
 from hub_api.users.models import Role, User
 
 DEFAULT_PASSWORD = "correct-horse-42"
@@ -107,3 +111,78 @@ def make_api_token(
     session.add(api_token)
     session.commit()
     return api_token, plaintext
+
+
+# --- cases, programmes, grants -------------------------------------------------------------
+
+
+def make_case(
+    session: Session, company: Company, *, assignee: User | None = None, **kw: Any
+) -> Case:
+    fields: dict[str, Any] = {
+        "title": "Vision inspection of machined housings",
+        "service_type": ServiceType.quality_inspection,
+        "description": "Scratches and burrs are found by eye; we want a camera-based check.",
+        "company_id": company.id,
+        "assignee_id": assignee.id if assignee else None,
+    } | kw
+    case = Case(**fields)
+    session.add(case)
+    session.commit()
+    return case
+
+
+def make_programme(session: Session, **kw: Any) -> Programme:
+    fields: dict[str, Any] = {
+        "name": "Regional AI GPU voucher 2026",
+        "funder": "NIPA",
+        "project_number": f"NIPA-2026-{uuid.uuid4().hex[:8]}",
+        "starts_on": date(2026, 1, 1),
+        "ends_on": date(2027, 12, 31),
+        "pool_gpu_hours": 10_000.0,
+    } | kw
+    programme = Programme(**fields)
+    session.add(programme)
+    session.commit()
+    return programme
+
+
+def make_grant(
+    session: Session,
+    case: Case,
+    programme: Programme,
+    *,
+    approved: bool = True,
+    gpu_hours: float = 100.0,
+    **kw: Any,
+) -> Grant:
+    """A grant; ``approved`` ones get their grant-credit ledger entry, like a real approval."""
+    fields: dict[str, Any] = {
+        "programme_id": programme.id,
+        "case_id": case.id,
+        "company_id": case.company_id,
+        "project_number": programme.project_number,
+        "gpu_hours": gpu_hours,
+        "gpu_type": None,
+        "valid_from": datetime(2026, 1, 1, tzinfo=UTC),
+        "valid_until": datetime(2027, 12, 31, tzinfo=UTC),
+        "purpose": "Train a defect detector on line images",
+        "agreement_signed_on": date(2026, 1, 1),
+        "status": GrantStatus.approved if approved else GrantStatus.proposed,
+    } | kw
+    grant = Grant(**fields)
+    session.add(grant)
+    session.flush()
+    if grant.status == GrantStatus.approved:
+        session.add(
+            LedgerEntry(
+                company_id=grant.company_id,
+                programme_id=grant.programme_id,
+                grant_id=grant.id or 0,
+                kind=LedgerKind.grant_credit,
+                gpu_seconds=gpu_hours * 3600.0,
+                gpu_type=grant.gpu_type,
+            )
+        )
+    session.commit()
+    return grant

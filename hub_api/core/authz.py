@@ -47,6 +47,20 @@ class Permission(StrEnum):
     job_submit = "job:submit"
     cluster_read = "cluster:read"
     cluster_manage = "cluster:manage"
+    case_read = "case:read"
+    case_create = "case:create"
+    case_comment = "case:comment"
+    case_transition = "case:transition"
+    case_work = "case:work"
+    assessment_read = "assessment:read"
+    assessment_write = "assessment:write"
+    programme_read = "programme:read"
+    programme_manage = "programme:manage"
+    grant_read = "grant:read"
+    grant_propose = "grant:propose"
+    grant_decide = "grant:decide"
+    grant_manage = "grant:manage"
+    budget_read = "budget:read"
 
 
 _EVERYONE = {
@@ -56,19 +70,29 @@ _EVERYONE = {
     Permission.job_read,
     Permission.job_submit,
     Permission.cluster_read,
+    Permission.case_read,
+    Permission.case_create,
+    Permission.case_comment,
+    Permission.case_transition,
+    Permission.assessment_read,
+    Permission.programme_read,
+    Permission.grant_read,
+    Permission.budget_read,
 }
+# Hub staff work cases; consultants assess and propose grants, operators decide and manage them.
+_STAFF = {Permission.case_work}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.engineer: frozenset(_EVERYONE),
-    Role.consultant: frozenset(_EVERYONE),
+    Role.consultant: frozenset(
+        _EVERYONE | _STAFF | {Permission.assessment_write, Permission.grant_propose}
+    ),
     Role.operator: frozenset(
         _EVERYONE
-        | {
-            Permission.company_create,
-            Permission.company_update,
-            Permission.audit_read,
-            Permission.cluster_manage,
-        }
+        | _STAFF
+        | {Permission.company_create, Permission.company_update, Permission.audit_read}
+        | {Permission.programme_manage, Permission.grant_decide, Permission.grant_manage}
+        | {Permission.cluster_manage}
     ),
     Role.admin: frozenset(Permission),
 }

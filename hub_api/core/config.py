@@ -44,11 +44,24 @@ class Settings(BaseSettings):
     scheduler_policy: str = "fair_las"
     scheduler_pass_interval_s: float = Field(default=2.0, gt=0)
     scheduler_poll_interval_s: float = Field(default=0.1, gt=0)
+    # e-mail notifications: sent through SMTP only when smtp_host is set
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "AX hub <noreply@axhub.example>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    # case attachments: local folder (default <data_dir>/attachments)
+    attachment_dir: Path | None = None
+    attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    case_first_response_hours: int = Field(default=48, ge=1)
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'hub.db').as_posix()}"
+        if self.attachment_dir is None:
+            self.attachment_dir = self.data_dir / "attachments"
         if self.environment == Environment.production:
             if self.secret_key == DEFAULT_SECRET_KEY:
                 raise ValueError("HUB_SECRET_KEY must be set to a non-default secret in production")

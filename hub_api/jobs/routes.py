@@ -70,18 +70,9 @@ def upload_code_bundle(
 @router.post(
     "/jobs", response_model=JobPublic, status_code=status.HTTP_201_CREATED, summary="Submit a job"
 )
-def submit_job(
-    session: SessionDep,
-    actor: Submitter,
-    data: JobCreate,
-    company_id: Annotated[int | None, Query(description="Staff only: the company")] = None,
-) -> Job:
-    return service.submit_job(
-        session=session,
-        actor=actor,
-        data=data,
-        company_id=service.resolve_company(actor, company_id),
-    )
+def submit_job(session: SessionDep, actor: Submitter, data: JobCreate) -> Job:
+    company_id = service.resolve_company(actor, data.company_id)
+    return service.submit_job(session=session, actor=actor, data=data, company_id=company_id)
 
 
 @router.get("/jobs", response_model=Page[JobPublic], summary="List jobs visible to you")
@@ -122,6 +113,7 @@ def cancel_job(session: SessionDep, actor: Submitter, job: JobDep) -> Job:
 @router.post(
     "/jobs/{job_id}/requeue",
     response_model=JobPublic,
+    status_code=status.HTTP_201_CREATED,
     summary="Run a finished job again as a new job",
 )
 def requeue_job(session: SessionDep, actor: Submitter, job: JobDep) -> Job:

@@ -168,11 +168,11 @@ def submit_job(
                 "submitted_at": now,
             }
         )
+        job.requeued_from_job_id = requeued_from.id if requeued_from else None
         session.add(job)
         session.flush()
-        transition(
-            session, job=job, kind=JobEventKind.queued, reason="submitted", actor=actor, at=now
-        )
+        reason = f"requeue of job {requeued_from.id}" if requeued_from else "submitted"
+        transition(session, job=job, kind=JobEventKind.queued, reason=reason, actor=actor, at=now)
         transition(
             session,
             job=job,

@@ -36,9 +36,14 @@ BENCH_POLICIES: tuple[BenchPolicy, ...] = (
     BenchPolicy(
         "las",
         PolicySettings(
-            policy="las", backfill=False, quota_reclaim=False, max_preemptions_per_pass=64
+            policy="las",
+            backfill=False,
+            quota_reclaim=False,
+            starvation_after_s=None,
+            max_preemptions_per_pass=64,
         ),
     ),
+    BenchPolicy("las_fair", PolicySettings(policy="las_fair")),
     BenchPolicy(DEFAULT_POLICY, PolicySettings(policy=DEFAULT_POLICY)),
 )
 

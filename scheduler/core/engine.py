@@ -97,7 +97,7 @@ class _Pass:
 
     def order(self, candidates: list[PendingJob]) -> Iterator[PendingJob]:
         limit = self.s.starvation_after_s
-        if limit is None:
+        if limit is None or not self.policy.global_aging:
             return self.policy.order(candidates, self.state)
         starving = [j for j in candidates if self.now - j.submit_time_s >= limit]
         if not starving:
@@ -118,7 +118,7 @@ class _Pass:
     def starvation_preempts(self, job: PendingJob, victim: RunningJob) -> bool:
         """A starving job may preempt any younger job (strict order by submit: no loops)."""
         return (
-            self.s.preemption
+            self.s.starvation_preemption
             and self.is_starving(job)
             and (victim.submit_time_s, victim.job_id) > (job.submit_time_s, job.job_id)
         )
@@ -132,7 +132,7 @@ class _Pass:
                 return False  # already preempted in this pass
             if self.starvation_preempts(job, victim):
                 return True
-            if self.started_starving(victim):
+            if self.s.starvation_preemption and self.started_starving(victim):
                 return False  # promoted by the starvation guard: only older starving jobs
             key = (
                 victim.company_id, gpu_type, victim.priority, victim.num_gpus,

@@ -111,7 +111,8 @@ class PolicySettings:
     backfill: bool = True  # EASY backfill: later jobs never delay the reserved start
     max_reservations: int = 1  # blocked jobs that get a reservation (1 = classic EASY)
     head_of_line_blocking: bool = False  # strict: nothing starts behind a blocked job
-    starvation_after_s: float | None = 24 * 3600.0  # aging: promote jobs waiting longer
+    starvation_after_s: float | None = 72 * 3600.0  # aging: promote jobs waiting longer
+    starvation_preemption: bool = False  # a starving job may preempt younger jobs
     preemption: bool = True  # let the policy preempt lower-ranked preemptible jobs
     quota_reclaim: bool = True  # a company below its guarantee may preempt borrowers
     min_runtime_s: float = 600.0  # never preempt a job that started less than this ago

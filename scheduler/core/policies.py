@@ -52,6 +52,10 @@ class PassState:
     def now_s(self) -> float:
         return self.snapshot.now_s
 
+    def is_starving(self, job: PendingJob) -> bool:
+        limit = self.snapshot.settings.starvation_after_s
+        return limit is not None and self.snapshot.now_s - job.submit_time_s >= limit
+
     def las_level(self, attained_gpu_seconds: float) -> int:
         return bisect_right(self.snapshot.settings.las_thresholds_gpu_s, attained_gpu_seconds)
 
@@ -67,6 +71,11 @@ class PassState:
 class OrderingPolicy(Protocol):
     @property
     def name(self) -> str: ...
+
+    @property
+    def global_aging(self) -> bool:
+        """True: the engine puts starving jobs first overall; False: the policy ages them."""
+        ...
 
     def order(self, jobs: Sequence[PendingJob], state: PassState) -> Iterator[PendingJob]:
         """Yield pending jobs in the order they should be tried (may look at ``state``)."""
@@ -85,6 +94,7 @@ def _submit_key(job: PendingJob) -> tuple[float, str]:
 class SortedPolicy:
     """A policy whose order is one static sort key."""
 
+    global_aging = True  # starving jobs go first in the whole queue (engine does it)
     name: str
     key: Callable[[PendingJob, PassState], tuple[float | int | str, ...]]
     preempts: Callable[[PendingJob, RunningJob, PassState], bool] | None = None
@@ -159,6 +169,7 @@ class FairSharePolicy:
     name: str
     within: Callable[[PendingJob, PassState], tuple[float | int | str, ...]]
     preempts: Callable[[PendingJob, RunningJob, PassState], bool] | None = _fair_preempts
+    global_aging = False  # starving jobs go first within their company's queue
 
     def order(self, jobs: Sequence[PendingJob], state: PassState) -> Iterator[PendingJob]:
         queues: dict[str, list[PendingJob]] = {}
@@ -167,7 +178,7 @@ class FairSharePolicy:
         heads: dict[str, int] = {}
         heap: list[tuple[float, str]] = []
         for company, queue in queues.items():
-            queue.sort(key=lambda j: self.within(j, state))
+            queue.sort(key=lambda j: (not state.is_starving(j), *self.within(j, state)))
             heads[company] = 0
             heap.append((state.company_score(company), company))
         heapq.heapify(heap)

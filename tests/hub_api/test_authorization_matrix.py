@@ -14,6 +14,7 @@ company B (or, for API tokens, another user's token).
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from hub_api.jobs.models import JobStatus
 from hub_api.main import create_app
 from hub_api.users.models import Role
 from tests.factories import make_api_token, valid_brn
+from tests.hub_api import consulting_builders as cb
 from tests.hub_api.conftest import World
 from tests.hub_api.jobs.builders import fund, job_payload, make_job
 
@@ -111,6 +113,17 @@ ENGINEER_SCOPED_READ = {
     Role.operator: (OK, OK),
     Role.admin: (OK, OK),
 }
+
+# Consulting records: engineers see their company's, consultants the companies whose cases they
+# are assigned to, operators and admins everything.
+CONSULTING_SCOPED = {
+    Role.engineer: (OK, HIDDEN),
+    Role.consultant: (OK, HIDDEN),
+    Role.operator: (OK, OK),
+    Role.admin: (OK, OK),
+}
+STAFF_SCOPED = CONSULTING_SCOPED | {Role.engineer: (DENY, DENY)}
+DECIDERS = only(Role.operator, Role.admin)
 
 PUBLIC = "public"
 MATRIX: dict[tuple[str, str], Case | str] = {
@@ -198,6 +211,100 @@ MATRIX: dict[tuple[str, str], Case | str] = {
     ("POST", "/cluster/nodes/{node_id}/undrain"): Case(
         only(Role.operator, Role.admin), path=node_of
     ),
+    # --- consultation cases -------------------------------------------------------------------
+    ("POST", "/cases"): Case(
+        everyone(),
+        body=lambda w, *_: {
+            "title": "Forecast demand",
+            "service_type": "demand_forecasting",
+            "description": "Monthly orders are volatile.",
+            "company_id": w.company_a.id,
+        },
+    ),
+    ("GET", "/cases"): Case(everyone()),
+    ("GET", "/cases/caseload"): Case(only(Role.consultant, Role.operator, Role.admin)),
+    ("GET", "/cases/{case_id}"): Case(CONSULTING_SCOPED, path=cb.case_path),
+    ("PATCH", "/cases/{case_id}"): Case(
+        CONSULTING_SCOPED, path=cb.case_path, body=lambda *_: {"title": "Renamed"}
+    ),
+    ("POST", "/cases/{case_id}/transitions"): Case(
+        CONSULTING_SCOPED | {Role.engineer: (DENY, HIDDEN)},
+        path=cb.case_path,
+        body=lambda *_: {"to_status": "triaged", "reason": "clear scope"},
+    ),
+    ("GET", "/cases/{case_id}/transitions"): Case(CONSULTING_SCOPED, path=cb.case_path),
+    ("PUT", "/cases/{case_id}/assignment"): Case(
+        STAFF_SCOPED, path=cb.case_path, body=lambda w, *_: {"assignee_id": w.consultant.id}
+    ),
+    ("POST", "/cases/{case_id}/comments"): Case(
+        CONSULTING_SCOPED, path=cb.case_path, body=lambda *_: {"body": "Any news?"}
+    ),
+    ("GET", "/cases/{case_id}/comments"): Case(CONSULTING_SCOPED, path=cb.case_path),
+    ("POST", "/cases/{case_id}/visits"): Case(
+        STAFF_SCOPED,
+        path=cb.case_path,
+        body=lambda *_: {"kind": "site_visit", "held_at": "2026-11-20T10:00:00Z"},
+    ),
+    ("GET", "/cases/{case_id}/visits"): Case(CONSULTING_SCOPED, path=cb.case_path),
+    ("POST", "/cases/{case_id}/attachments"): Case(
+        CONSULTING_SCOPED, path=cb.case_path, files=cb.attachment_upload
+    ),
+    ("GET", "/cases/{case_id}/attachments"): Case(CONSULTING_SCOPED, path=cb.case_path),
+    ("GET", "/cases/{case_id}/attachments/{attachment_id}"): Case(
+        CONSULTING_SCOPED, path=cb.attachment_path
+    ),
+    # --- programmes, grants, budgets ----------------------------------------------------------
+    ("POST", "/programmes"): Case(
+        DECIDERS,
+        body=lambda *_: {
+            "name": "GPU voucher",
+            "funder": "NIPA",
+            "project_number": "NIPA-2026-0001",
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+            "pool_gpu_hours": 5000,
+        },
+    ),
+    ("GET", "/programmes"): Case(everyone()),
+    ("GET", "/programmes/{programme_id}"): Case(everyone(), path=cb.programme_path),
+    ("PATCH", "/programmes/{programme_id}"): Case(
+        DECIDERS, path=cb.programme_path, body=lambda *_: {"pool_gpu_hours": 20000}
+    ),
+    ("POST", "/grants"): Case(only(Role.consultant, Role.admin), body=cb.grant_proposal),
+    ("GET", "/grants"): Case(everyone()),
+    ("POST", "/grants/housekeeping"): Case(DECIDERS),
+    ("GET", "/grants/{grant_id}"): Case(CONSULTING_SCOPED, path=cb.grant_path),
+    ("POST", "/grants/{grant_id}/approve"): Case(
+        DECIDERS, path=cb.proposed_grant_path, body=lambda *_: {}
+    ),
+    ("POST", "/grants/{grant_id}/reject"): Case(
+        DECIDERS, path=cb.proposed_grant_path, body=lambda *_: {"reason": "out of scope"}
+    ),
+    ("POST", "/grants/{grant_id}/cancel"): Case(
+        {
+            Role.engineer: (DENY, DENY),
+            Role.consultant: (OK, HIDDEN),
+            Role.operator: (DENY, DENY),
+            Role.admin: (OK, OK),
+        },
+        path=cb.own_proposal_path,
+        body=lambda *_: {},
+    ),
+    ("POST", "/grants/{grant_id}/top-ups"): Case(
+        DECIDERS, path=cb.grant_path, body=lambda *_: {"gpu_hours": 10, "reason": "PoC extended"}
+    ),
+    ("POST", "/grants/{grant_id}/reclaims"): Case(
+        DECIDERS, path=cb.grant_path, body=lambda *_: {"gpu_hours": 10, "reason": "unused"}
+    ),
+    ("GET", "/grants/{grant_id}/ledger"): Case(CONSULTING_SCOPED, path=cb.grant_path),
+    ("GET", "/companies/{company_id}/budget"): Case(CONSULTING_SCOPED, path=cb.budget_path),
+    # --- notifications (always the caller's own) ----------------------------------------------
+    ("GET", "/notifications"): Case(everyone()),
+    ("POST", "/notifications/read-all"): Case(everyone()),
+    ("POST", "/notifications/{notification_id}/read"): Case(
+        dict.fromkeys(ROLES, (OK, HIDDEN))
+        # path filled by notification_of(): "own" is the caller's notification
+    ),
 }
 
 
@@ -225,7 +332,7 @@ PROTECTED = sorted(key for key, case in MATRIX.items() if case != PUBLIC)
 def test_protected_routes_refuse_anonymous_callers(
     client: TestClient, method: str, path: str
 ) -> None:
-    url = API_PREFIX + path.format(company_id=1, user_id=1, token_id=1, job_id=1, node_id="n")
+    url = API_PREFIX + re.sub(r"\{\w+\}", "1", path)
     response = client.request(method, url)
     assert response.status_code == 401, response.text
     assert response.headers["WWW-Authenticate"] == "Bearer"
@@ -254,6 +361,8 @@ def test_authorization_matrix(
     assert isinstance(case, Case)
     if "{token_id}" in path:
         params = token_of(world, session, target, role)
+    elif "{notification_id}" in path:
+        params = cb.notification_of(world, session, target, role)
     else:
         params = case.path(world, session, target)
     if path == "/companies/{company_id}" and method == "DELETE" and role == Role.admin:

@@ -123,7 +123,7 @@ def test_engineers_cannot_raise_their_own_priority(
         json=job_payload(priority_class="high", company_id=world.company_a.id),
         headers=world.headers(Role.operator),
     )
-    assert staff.status_code == 201
+    assert staff.status_code == 201, staff.text
 
 
 def test_staff_must_name_the_company(client: TestClient, world: World) -> None:

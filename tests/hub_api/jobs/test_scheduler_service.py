@@ -17,6 +17,7 @@ from hub_api.grants.models import LedgerEntry, LedgerKind
 from hub_api.jobs.models import Job, JobStatus
 from scheduler.executors.launch import ExecutorUnavailableError, JobLaunch
 from scheduler.executors.memory import InMemoryExecutor
+from scheduler.service.runner import SchedulerService
 from tests.hub_api.conftest import World
 from tests.hub_api.jobs.builders import A100_NODE, L40S_NODE, fake_cluster, fund, job_payload
 
@@ -31,6 +32,12 @@ def submit_many(client: TestClient, world: World, count: int, **overrides: Any) 
         assert response.status_code == 201, response.text
         ids.append(response.json()["id"])
     return ids
+
+
+def settle(service: SchedulerService) -> None:
+    """One pass decides and submits; the next one sees the runs the cluster started."""
+    service.run_pass()
+    service.run_pass()
 
 
 def job(session: Session, job_id: int) -> Job:
@@ -69,7 +76,7 @@ def test_started_runs_become_running_and_finished_runs_are_charged_once(
 ) -> None:
     service, executor, clock = fake_cluster(engine, settings)
     [job_id] = submit_many(client, funded, 1, num_gpus=2)
-    service.run_pass()
+    settle(service)
     assert job(session, job_id).status == JobStatus.running
     clock.advance(600)
     executor.complete(job(session, job_id).submission_id)
@@ -118,7 +125,7 @@ def test_cancel_while_running_stops_the_run(
 ) -> None:
     service, executor, clock = fake_cluster(engine, settings)
     [job_id] = submit_many(client, funded, 1)
-    service.run_pass()
+    settle(service)
     clock.advance(120)
     response = client.post(f"{URL}/{job_id}/cancel", headers=funded.headers(funded.engineer_a))
     assert response.json()["status"] == "running"
@@ -171,7 +178,7 @@ def test_a_run_the_cluster_lost_is_requeued_not_lost(
 ) -> None:
     service, executor, clock = fake_cluster(engine, settings)
     [job_id] = submit_many(client, funded, 1)
-    service.run_pass()
+    settle(service)
     first = job(session, job_id).submission_id
     clock.advance(60)
     executor.forget(first)
@@ -195,7 +202,7 @@ def test_a_node_lost_under_a_job_requeues_it_and_it_waits_for_that_type(
 ) -> None:
     service, executor, _ = fake_cluster(engine, settings)
     [job_id] = submit_many(client, funded, 1, gpu_type="L40S")
-    service.run_pass()
+    settle(service)
     executor.nodes = [A100_NODE]
     executor.fail(job(session, job_id).submission_id, "node died")
     service.run_pass()
@@ -203,7 +210,7 @@ def test_a_node_lost_under_a_job_requeues_it_and_it_waits_for_that_type(
     assert waiting.status == JobStatus.queued
     assert waiting.attempt == 1
     executor.nodes = [A100_NODE, L40S_NODE]
-    service.run_pass()
+    settle(service)
     assert job(session, job_id).status == JobStatus.running
 
 
@@ -234,5 +241,5 @@ def test_an_unreachable_cluster_leaves_the_api_serving(
         client.get(f"{URL}/{job_id}", headers=funded.headers(funded.engineer_a)).status_code == 200
     )
     executor.reachable = True
-    service.run_pass()
+    settle(service)
     assert job(session, job_id).status == JobStatus.running

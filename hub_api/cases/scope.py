@@ -1,0 +1,65 @@
+"""Which companies' consulting records a caller may see.
+
+* engineers: their own company;
+* consultants: the companies of the cases assigned to them (their full records: cases,
+  assessments, grants, budget), plus every still-unassigned case for triage;
+* operators and admins: every company.
+
+Objects outside the scope answer 404, exactly like missing ones (decision record 0001).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import false, or_
+from sqlmodel import Session, col, select
+
+from hub_api.cases.models import Case
+from hub_api.core.authz import Principal
+from hub_api.core.errors import NotFoundError
+from hub_api.users.models import Role
+
+
+def assigned_company_ids(session: Session, user_id: int) -> set[int]:
+    rows = session.exec(select(Case.company_id).where(Case.assignee_id == user_id).distinct()).all()
+    return set(rows)
+
+
+def visible_company_ids(session: Session, principal: Principal) -> set[int] | None:
+    """``None`` means every company."""
+    if principal.role == Role.consultant:
+        return assigned_company_ids(session, principal.user_id)
+    if principal.is_staff:
+        return None
+    return {principal.company_id} if principal.company_id is not None else set()
+
+
+def company_condition(session: Session, principal: Principal, column: Any) -> Any | None:
+    """SQL condition restricting ``column`` (a company id column) to the caller's scope."""
+    scope = visible_company_ids(session, principal)
+    if scope is None:
+        return None
+    return col(column).in_(sorted(scope)) if scope else false()
+
+
+def ensure_company_in_scope(
+    session: Session, principal: Principal, company_id: int | None, *, what: str
+) -> None:
+    scope = visible_company_ids(session, principal)
+    if scope is not None and company_id not in scope:
+        raise NotFoundError(f"{what} not found")
+
+
+def case_condition(session: Session, principal: Principal) -> Any | None:
+    condition = company_condition(session, principal, Case.company_id)
+    if condition is not None and principal.role == Role.consultant:
+        return or_(col(Case.assignee_id).is_(None), condition)
+    return condition
+
+
+def can_see_case(session: Session, principal: Principal, case: Case) -> bool:
+    if principal.role == Role.consultant and case.assignee_id is None:
+        return True
+    scope = visible_company_ids(session, principal)
+    return scope is None or case.company_id in scope
