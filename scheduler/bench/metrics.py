@@ -117,10 +117,11 @@ class FairnessAccumulator:
         return share
 
     def jain(self) -> float:
-        xs = [self.received[c] / f for c, f in self.fair.items() if f > 0]
-        if not xs:
-            return 1.0
-        return sum(xs) ** 2 / (len(xs) * sum(x * x for x in xs))
+        xs = [max(0.0, self.received[c]) / f for c, f in self.fair.items() if f > 1e-9]
+        squares = sum(x * x for x in xs)
+        if not xs or squares == 0:
+            return 1.0  # nobody waited, or all waiting tenants were treated alike (nothing)
+        return sum(xs) ** 2 / (len(xs) * squares)
 
 
 def alone_mean_jct(jobs: Sequence[TraceJob], slice_gpus: float) -> float:

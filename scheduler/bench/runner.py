@@ -43,7 +43,6 @@ BENCH_POLICIES: tuple[BenchPolicy, ...] = (
             max_preemptions_per_pass=64,
         ),
     ),
-    BenchPolicy("las_fair", PolicySettings(policy="las_fair")),
     BenchPolicy(DEFAULT_POLICY, PolicySettings(policy=DEFAULT_POLICY)),
 )
 

@@ -72,6 +72,9 @@ class _Pass:
         self.reserved_at: dict[str, float] = {}
         self.min_shadow = math.inf
         self.preempt_attempts = 0
+        self.may_preempt = (self.s.preemption or self.s.quota_reclaim) and (
+            self.s.max_preemptions_per_pass > 0 and self.s.max_preemption_searches_per_pass > 0
+        )
         self._victims_on_node: dict[int, list[RunningJob]] | None = None
         self._preempt_failed: set[tuple[object, ...]] = set()
         self._job_info: dict[
@@ -180,7 +183,7 @@ class _Pass:
             starts=tuple(self.starts),
             preemptions=tuple(self.preemptions),
             waiting=self.finish_waits(),
-            rejected=tuple(rejected),
+            rejected=tuple(sorted(rejected, key=lambda r: r.job_id)),
             policy=self.s.policy,
         )
 
@@ -207,12 +210,17 @@ class _Pass:
         use_free = self.now + job.time_limit_s <= self.min_shadow
         slots = self.cap.find(shape, types, use_free)
         victims: list[RunningJob] = []
-        if slots is None and not shape.multi_node:
+        if slots is None and self.may_preempt and not shape.multi_node:
             planned = self.try_preempt(job, shape, types, use_free)
             if planned is not None:
                 slots, victims = planned
         if slots is None:
-            self.block(job, shape, types, use_free)
+            if use_free or self.reserving:
+                self.block(job, shape, types, use_free)
+            elif self.cap.fits_free(shape, types):
+                self.waits.append((job, WaitReason.BEHIND_RESERVATION, "", types))
+            else:
+                self.waits.append((job, WaitReason.CAPACITY, "", types))
             return False
         for victim in victims:
             self.evict(victim, job)
@@ -242,7 +250,7 @@ class _Pass:
         if not (self.s.preemption or self.s.quota_reclaim):
             return None
         budget_left = self.s.max_preemptions_per_pass - len(self.preemptions)
-        if budget_left <= 0 or self.preempt_attempts >= self.s.max_preemptions_per_pass:
+        if budget_left <= 0 or self.preempt_attempts >= self.s.max_preemption_searches_per_pass:
             return None
         rank = (
             job.company_id, job.priority, self.state.las_level(job.attained_gpu_seconds),
@@ -251,6 +259,7 @@ class _Pass:
         if rank in self._preempt_failed:
             return None
         self.preempt_attempts += 1
+        self.may_preempt = self.preempt_attempts < self.s.max_preemption_searches_per_pass
         check = self.eligible_victim(job)
         planned = plan_preemption(
             shape, types, self.cap, use_free, self.victims_on_node(), check,  # type: ignore[arg-type]
@@ -279,10 +288,14 @@ class _Pass:
         self._preempt_failed.clear()
         self.preemptions.append(PreemptDecision(victim.job_id, job.job_id, why))
 
+    @property
+    def reserving(self) -> bool:
+        return self.s.backfill and len(self.reserved_at) < self.s.max_reservations
+
     def block(
         self, job: PendingJob, shape: JobShape, types: tuple[str, ...], use_free: bool
     ) -> None:
-        if self.s.backfill and len(self.reserved_at) < self.s.max_reservations:
+        if self.reserving:
             found = find_reservation(self.cap, shape, types, self.running.values(), self.now)
             if found is not None:
                 shadow, slots = found

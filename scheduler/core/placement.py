@@ -150,8 +150,9 @@ class ClusterCapacity:
         biggest = max(self.max_node_gpus[t] for t in types)
         if biggest >= shape.whole:
             return None
+        kind = f"{asked} " if job.gpu_types else ""
         return (
-            f"needs {shape.whole} GPUs on one {asked} node; the largest such node has {biggest}"
+            f"needs {shape.whole} GPUs on one {kind}node; the largest such node has {biggest}"
             " and multi-node placement is not allowed"
         )
 

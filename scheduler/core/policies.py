@@ -25,6 +25,7 @@ score are ordered by ``company_id``.
 from __future__ import annotations
 
 import heapq
+import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ class PassState:
         return limit is not None and self.snapshot.now_s - job.submit_time_s >= limit
 
     def las_level(self, attained_gpu_seconds: float) -> int:
+        if attained_gpu_seconds <= 0.0:
+            return 0
         return bisect_right(self.snapshot.settings.las_thresholds_gpu_s, attained_gpu_seconds)
 
     def company_score(self, company: str, extra_gpus: float = 0.0) -> float:
@@ -177,19 +180,32 @@ class FairSharePolicy:
             queues.setdefault(job.company_id, []).append(job)
         heads: dict[str, int] = {}
         heap: list[tuple[float, str]] = []
+        limit = state.snapshot.settings.starvation_after_s
+        oldest = -math.inf if limit is None else state.now_s - limit
+        within = self.within
         for company, queue in queues.items():
-            queue.sort(key=lambda j: (not state.is_starving(j), *self.within(j, state)))
+            if len(queue) > 1:
+                queue.sort(key=lambda j: (j.submit_time_s > oldest, *within(j, state)))
             heads[company] = 0
             heap.append((state.company_score(company), company))
         heapq.heapify(heap)
+        score = state.company_score
         while heap:
             _, company = heapq.heappop(heap)
             queue = queues[company]
             i = heads[company]
-            yield queue[i]
-            heads[company] = i + 1
-            if i + 1 < len(queue):
-                heapq.heappush(heap, (state.company_score(company), company))
+            # keep serving this company while it still has the lowest (score, id): same order
+            # as re-pushing it after every job, without the heap traffic
+            while True:
+                yield queue[i]
+                i += 1
+                if i == len(queue):
+                    break
+                key = (score(company), company)
+                if heap and heap[0] < key:
+                    heapq.heappush(heap, key)
+                    break
+            heads[company] = i
 
     def outranks(self, job: PendingJob, victim: RunningJob, state: PassState) -> bool:
         return self.preempts(job, victim, state) if self.preempts else False

@@ -3,8 +3,9 @@
 Victims are looked for on one node (or one device for a fractional job); gang jobs are
 never placed by preemption. Among the eligible running jobs of a node, the most recently
 started are taken first (least progress lost), then unneeded victims are dropped again.
-The node needing the fewest victims wins, then the least GPU-seconds of progress at risk,
-then node order. Eligibility (policy rank, quota reclaim, minimum run time, preemptible)
+The first node (in node order) where a single victim suffices wins at once; otherwise the
+node needing the fewest victims, then the least GPU-seconds of progress at risk, then node
+order. Eligibility (policy rank, quota reclaim, minimum run time, preemptible)
 is decided by the engine.
 """
 
@@ -77,6 +78,8 @@ def plan_preemption(
             if best is None or rank < best[0]:
                 slots = [(i, d, shape.units) for d in devs]
                 best = (rank, slots, chosen)
+                if len(chosen) == 1:  # one victim: cannot do better
+                    return slots, chosen
     if best is None:
         return None
     return best[1], best[2]

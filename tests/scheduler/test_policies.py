@@ -1,0 +1,276 @@
+"""Each policy's edge cases, table-driven with small builders."""
+
+from __future__ import annotations
+
+import pytest
+
+from scheduler.core import CompanyQuota, WaitReason
+from tests.scheduler.builders import (
+    NOW,
+    node,
+    pending,
+    preempted,
+    run_pass,
+    running,
+    started,
+    waiting,
+)
+
+ONE_NODE = [node("n", 4)]
+
+
+@pytest.mark.parametrize(
+    ("policy", "jobs", "busy", "settings", "expected"),
+    [
+        # best-effort FIFO passes over a job that does not fit
+        (
+            "fifo",
+            [pending("big", 4), pending("small", 1, submit=1)],
+            [running("r", "n", 1)],
+            {},
+            ["small"],
+        ),
+        # strict FIFO: head-of-line blocking
+        (
+            "fifo_strict",
+            [pending("big", 4), pending("small", 1, submit=1)],
+            [running("r", "n", 1)],
+            {"head_of_line_blocking": True},
+            [],
+        ),
+        # strict priority: the higher class goes first even if submitted later
+        (
+            "priority",
+            [pending("lo", 2), pending("hi", 2, submit=5, priority=1)],
+            [running("r", "n", 1)],
+            {},
+            ["hi"],
+        ),
+        # shortest time limit first
+        (
+            "sjf",
+            [pending("long", 3, limit_h=9), pending("short", 3, submit=5, limit_h=1)],
+            [running("r", "n", 1)],
+            {},
+            ["short"],
+        ),
+        # 2D-LAS: least attained service first
+        (
+            "las",
+            [pending("served", 3, attained=1e6), pending("fresh", 3, submit=5)],
+            [running("r", "n", 1)],
+            {},
+            ["fresh"],
+        ),
+        # fair share: the company holding fewer GPUs goes first
+        (
+            "fair_share",
+            [pending("a2", 2, "a"), pending("b1", 2, "b", submit=5)],
+            [running("r", "n", 1, "a")],
+            {},
+            ["b1"],
+        ),
+        # fair_las: within a company, shortest limit first
+        (
+            "fair_las",
+            [pending("l", 3, limit_h=20), pending("s", 3, submit=5, limit_h=1)],
+            [running("r", "n", 1)],
+            {},
+            ["s"],
+        ),
+    ],
+    ids=["fifo", "fifo_strict", "priority", "sjf", "las", "fair_share", "fair_las"],
+)
+def test_ordering(policy: str, jobs: list, busy: list, settings: dict, expected: list) -> None:
+    assert started(run_pass(ONE_NODE, jobs, busy, policy=policy, **settings)) == expected
+
+
+def test_strict_fifo_says_why() -> None:
+    result = run_pass(
+        ONE_NODE, [pending("big", 4), pending("small", 1, submit=1)], [running("r", "n", 1)],
+        policy="fifo_strict", head_of_line_blocking=True,
+    )  # fmt: skip
+    assert waiting(result)["small"] == "strict FIFO: waiting behind blocked job big"
+
+
+@pytest.mark.parametrize(
+    ("policy", "job", "victim", "settings", "expect_preempted"),
+    [
+        ("priority", pending("hi", 4, priority=1), running("lo", "n", 4), {}, True),
+        (
+            "priority",
+            pending("hi", 4, priority=1),
+            running("lo", "n", 4, started_ago_s=60),
+            {},
+            False,
+        ),
+        (
+            "priority",
+            pending("hi", 4, priority=1),
+            running("lo", "n", 4, preemptible=False),
+            {},
+            False,
+        ),
+        ("priority", pending("eq", 4), running("lo", "n", 4), {}, False),
+        (
+            "priority",
+            pending("hi", 4, priority=1),
+            running("lo", "n", 4),
+            {"preemption": False},
+            False,
+        ),
+        ("las", pending("fresh", 4), running("old", "n", 4, attained=1e5), {}, True),
+        (
+            "las",
+            pending("fresh", 4),
+            running("young", "n", 4, attained=0, started_ago_s=700),
+            {},
+            False,
+        ),
+        ("fair_share", pending("b", 4, "b"), running("a", "n", 4, "a"), {}, False),
+    ],
+    ids=[
+        "lower-class",
+        "min-runtime",
+        "not-preemptible",
+        "same-class",
+        "disabled",
+        "las-level",
+        "las-same-level",
+        "fair-no-flip",
+    ],
+)
+def test_preemption(
+    policy: str, job: object, victim: object, settings: dict, expect_preempted: bool
+) -> None:
+    opts = {"preemption": True, "min_runtime_s": 600.0, **settings}
+    result = run_pass(ONE_NODE, [job], [victim], policy=policy, **opts)
+    assert bool(result.preemptions) is expect_preempted
+    if expect_preempted:
+        assert started(result) == [job.job_id]  # type: ignore[attr-defined]
+        assert result.preemptions[0].reason.startswith(f"preempted by {job.job_id}")  # type: ignore[attr-defined]
+
+
+def test_fair_share_preempts_toward_equal_shares() -> None:
+    busy = [running(f"a{d}", [("n", d, 1.0)], 1, "a", started_ago_s=3600 + d) for d in range(4)]
+    result = run_pass(ONE_NODE, [pending("b", 1, "b")], busy, policy="fair_share", preemption=True)
+    assert started(result) == ["b"]
+    assert preempted(result) == ["a0"]  # the most recently started: least progress lost
+    # b would hold 2 and a 2: still <= the victim's final share, allowed
+    busy2 = [*busy[1:], running("b", [("n", 0, 1.0)], 1, "b")]
+    again = run_pass(ONE_NODE, [pending("b2", 1, "b")], busy2, policy="fair_share", preemption=True)
+    assert preempted(again) == ["a1"]
+    # b would hold 3 and a 1: that flips the imbalance, so no preemption (no ping-pong)
+    busy3 = [
+        *busy[2:],
+        running("b", [("n", 0, 1.0)], 1, "b"),
+        running("b2", [("n", 1, 1.0)], 1, "b"),
+    ]
+    final = run_pass(ONE_NODE, [pending("b3", 1, "b")], busy3, policy="fair_share", preemption=True)
+    assert preempted(final) == []
+
+
+def test_quota_reclaim_preempts_only_borrowers() -> None:
+    quotas = {
+        "a": CompanyQuota("a", {"A100": 2}),
+        "b": CompanyQuota("b", {"A100": 2}),
+    }
+    busy = [running("b1", "n", 2, "b"), running("b2", [("n", 2, 1.0), ("n", 3, 1.0)], 2, "b")]
+    result = run_pass(
+        ONE_NODE, [pending("a1", 2, "a")], busy, policy="quota", quotas=quotas, quota_reclaim=True
+    )
+    assert started(result) == ["a1"]
+    assert len(result.preemptions) == 1
+    assert "reclaims its guaranteed GPUs" in result.preemptions[0].reason
+    # within its own guarantee, b is not a borrower: no reclaim beyond the guarantee
+    over = run_pass(
+        ONE_NODE, [pending("a3", 4, "a")], busy, policy="quota", quotas=quotas, quota_reclaim=True
+    )
+    assert preempted(over) == []
+
+
+def test_borrowing_limit_holds_jobs() -> None:
+    quotas = {"a": CompanyQuota("a", {"A100": 1}, borrowing_limit_gpus=1)}
+    result = run_pass(ONE_NODE, [pending("a1", 3, "a")], policy="quota", quotas=quotas)
+    assert result.waiting[0].code is WaitReason.QUOTA
+    assert "borrowing limit" in result.waiting[0].reason
+
+
+@pytest.mark.parametrize(
+    ("budget_h", "busy", "expect_start", "reason"),
+    [
+        (3.5, [], False, "company budget would be exceeded: needs 8.0 GPU-h, 3.5 GPU-h left"),
+        (8.0, [], True, None),
+        # a running job holds gpus x limit (1 x 5 h) until it ends and is charged
+        (10.0, [running("r", "n", 1, limit_h=5)], False, "needs 8.0 GPU-h, 5.0 GPU-h left"),
+    ],
+)
+def test_budget_admission(
+    budget_h: float, busy: list, expect_start: bool, reason: str | None
+) -> None:
+    result = run_pass(
+        ONE_NODE, [pending("j", 2, limit_h=4)], busy, budgets={"acme": budget_h * 3600}
+    )
+    assert (started(result) == ["j"]) is expect_start
+    if reason:
+        assert reason in waiting(result)["j"]
+        assert result.waiting[0].estimated_start_s is None
+
+
+def test_easy_backfill_never_delays_the_reserved_job() -> None:
+    busy = [running("r", "n", 2, started_ago_s=600, limit_h=2)]  # ends by NOW + 1h50m
+    jobs = [
+        pending("head", 4),
+        pending("short", 1, submit=1, limit_h=1),  # ends before the reservation: may backfill
+        pending("long", 1, submit=2, limit_h=5),  # would run past it: must wait
+    ]
+    result = run_pass(ONE_NODE, jobs, busy, backfill=True)
+    assert started(result) == ["short"]
+    codes = {w.job_id: w.code for w in result.waiting}
+    assert codes == {"head": WaitReason.RESERVED, "long": WaitReason.BEHIND_RESERVATION}
+    head = next(w for w in result.waiting if w.job_id == "head")
+    assert head.estimated_start_s == pytest.approx(NOW - 600 + 2 * 3600)
+
+
+def test_without_backfill_long_jobs_start() -> None:
+    busy = [running("r", "n", 2, started_ago_s=600, limit_h=2)]
+    jobs = [pending("head", 4), pending("long", 1, submit=2, limit_h=5)]
+    assert started(run_pass(ONE_NODE, jobs, busy)) == ["long"]
+
+
+@pytest.mark.parametrize("policy", ["sjf", "fair_las"])
+def test_aging_promotes_a_starving_job(policy: str) -> None:
+    jobs = [
+        pending("old-long", 3, limit_h=50, submit=-200_000),
+        pending("new-short", 3, limit_h=1, submit=5),
+    ]
+    busy = [running("r", "n", 1)]
+    assert started(run_pass(ONE_NODE, jobs, busy, policy=policy)) == ["new-short"]
+    aged = run_pass(ONE_NODE, jobs, busy, policy=policy, starvation_after_s=24 * 3600.0)
+    assert started(aged) == ["old-long"]
+
+
+def test_starvation_preemption_only_of_younger_jobs() -> None:
+    old = pending("old", 4, submit=-200_000)
+    young = running("young", "n", 4, submit=0)
+    result = run_pass(
+        ONE_NODE, [old], [young], policy="fifo", preemption=True,
+        starvation_after_s=24 * 3600.0, starvation_preemption=True,
+    )  # fmt: skip
+    assert preempted(result) == ["young"]
+    assert "starvation guard" in result.preemptions[0].reason
+
+
+def test_queue_positions_and_estimates() -> None:
+    busy = [running("r", "n", 4, limit_h=2, started_ago_s=3600)]
+    jobs = [pending(f"j{i}", 2, submit=i) for i in range(4)]
+    result = run_pass(ONE_NODE, jobs, busy)
+    assert [w.queue_position for w in result.waiting] == [1, 2, 3, 4]
+    estimates = [w.estimated_start_s for w in result.waiting]
+    assert all(e is not None and e >= NOW for e in estimates)
+    assert estimates == sorted(estimates)  # type: ignore[type-var]
+
+
+def test_unknown_policy_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown policy"):
+        run_pass(ONE_NODE, [pending("j")], policy="nope")

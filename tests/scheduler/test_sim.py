@@ -1,0 +1,151 @@
+"""Simulator, trace parsing and benchmark CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scheduler.bench.__main__ import main
+from scheduler.bench.metrics import alone_mean_jct, percentile, water_fill
+from scheduler.bench.runner import BENCH_POLICIES, DEFAULT_POLICY, run_policy
+from scheduler.core import PolicySettings
+from scheduler.executors.base import Executor
+from scheduler.sim import SimConfig, TraceJob, load_trace, parse_cluster, simulate
+from scheduler.sim.simulator import SimulatedExecutor
+from scheduler.sim.trace import time_limit_for
+
+TRACE = Path(__file__).resolve().parents[3] / "shared" / "traces" / "openb_dev.csv"
+README_CLUSTER = "1x8:G2,1x4:G2,1x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3"
+
+CSV = """job_id,submit_s,duration_s,num_gpus,tenant,gpu_type
+j1,0,3600,1,t1,
+j2,10,600,0.5,t2,T4
+j3,20,7200,2,t1,A100|T4
+j4,30,100,8,t2,T4
+j5,40,1800,4,t3,
+j6,50,60,0.25,t3,
+"""
+
+
+def _job(job_id: str, submit: float, duration: float, gpus: float, tenant: str) -> TraceJob:
+    return TraceJob(job_id, submit, duration, gpus, tenant, (), time_limit_for(job_id, duration, 0))
+
+
+def test_parse_cluster() -> None:
+    nodes = parse_cluster("2x8:A100,1x4:L40S")
+    assert [(n.node_id, n.gpu_count, n.gpu_type) for n in nodes] == [
+        ("A100-0", 8, "A100"), ("A100-1", 8, "A100"), ("L40S-0", 4, "L40S"),
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="bad cluster spec"):
+        parse_cluster("2x:A100")
+
+
+@pytest.mark.parametrize("duration", [1.0, 653.0, 7160.0, 200_000.0])
+def test_time_limits_are_noisy_hour_multiples_above_the_duration(duration: float) -> None:
+    limits = {time_limit_for(f"j{i}", duration, seed=3) for i in range(50)}
+    assert all(lim % 3600 == 0 and lim >= 1.2 * duration for lim in limits)
+    assert time_limit_for("j1", duration, 3) == time_limit_for("j1", duration, 3)
+    if duration > 7000:
+        assert len(limits) > 1
+
+
+def test_load_trace(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(CSV)
+    jobs = load_trace(path)
+    assert [j.job_id for j in jobs] == ["j1", "j2", "j3", "j4", "j5", "j6"]
+    assert jobs[2].gpu_types == ("A100", "T4")
+    assert jobs[0].gpu_types == ()
+
+
+def test_replay_completes_everything_it_can_and_rejects_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(CSV)
+    jobs = load_trace(path)
+    nodes = parse_cluster("1x4:T4,1x2:A100")
+    for policy in BENCH_POLICIES:
+        metrics, result = run_policy(policy, jobs, nodes, None)
+        assert metrics["completed"] == 5, policy.name
+        assert metrics["rejected"] == 1  # 8 GPUs of T4 on a 4-GPU node
+        assert "largest such node has 4" in result.records["j4"].reason
+        assert metrics["budget_overrun_gpu_s"] == 0
+
+
+def test_preemption_loses_progress_since_the_last_checkpoint() -> None:
+    jobs = [_job("long", 0, 10_000, 1, "a"), _job("short", 4000, 100, 1, "b")]
+    settings = PolicySettings("las", backfill=False, min_runtime_s=0, starvation_after_s=None)
+    config = SimConfig(settings, {"a": 1e9, "b": 1e9}, checkpoint_interval_s=1500)
+    result = simulate(jobs, parse_cluster("1x1:A100"), config)
+    assert result.preemptions == 1
+    assert result.lost_gpu_s == pytest.approx(1000)  # ran 4000 s, checkpoint at 3000 s
+    long_job = result.records["long"]
+    assert long_job.status == "completed"
+    assert long_job.finish_s == pytest.approx(4100 + 10_000 - 3000)
+
+
+def test_tight_grants_are_never_overdrawn() -> None:
+    jobs = [_job(f"j{i}", 100 * i, 3000 + 500 * i, 1 + i % 2, f"t{i % 3}") for i in range(30)]
+    default = next(p for p in BENCH_POLICIES if p.name == DEFAULT_POLICY)
+    metrics, _ = run_policy(default, jobs, parse_cluster("1x4:A100"), 0.6)
+    assert metrics["budget_overrun_gpu_s"] == 0
+    assert metrics["refused_budget"] > 0
+    assert metrics["completed"] + metrics["refused_budget"] == 30
+
+
+def test_simulated_executor_is_an_executor() -> None:
+    executor: Executor = SimulatedExecutor.__new__(SimulatedExecutor)
+    executor.running = {}  # type: ignore[attr-defined]
+    assert list(executor.list_running()) == []
+
+
+def test_metric_helpers() -> None:
+    assert percentile([1, 2, 3, 4], 50) == 2
+    assert percentile([], 99) == 0.0
+    share = water_fill(10, {"a": 2, "b": 20, "c": 20}, {"a": 1, "b": 1, "c": 2})
+    assert share == pytest.approx({"a": 2, "b": 8 / 3, "c": 16 / 3})
+    assert alone_mean_jct([_job("x", 0, 100, 2, "a")], slice_gpus=1) == pytest.approx(200)
+
+
+def test_bench_cli_writes_json_and_plot(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(CSV)
+    out = tmp_path / "out.json"
+    assert main(["--trace", str(path), "--cluster", "1x4:T4,1x2:A100", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["default_policy"] == DEFAULT_POLICY
+    required = {
+        "jobs", "completed", "rejected", "avg_jct_s", "p50_jct_s", "p95_jct_s", "p99_jct_s",
+        "avg_wait_s", "makespan_s", "utilization", "jain_fairness", "max_finish_time_fairness",
+        "budget_overrun_gpu_s", "preemptions", "lost_gpu_s", "replay_s",
+    }  # fmt: skip
+    for name in ("fifo", "fifo_strict", "sjf_oracle", "las", DEFAULT_POLICY):
+        assert required <= data["policies"][name].keys()
+    assert len({p["completed"] for p in data["policies"].values()}) == 1
+    assert "targets" in data
+    assert "tight_budget" in data
+    assert out.with_suffix(".png").exists()
+
+
+def test_bench_scale_mode(tmp_path: Path) -> None:
+    out = tmp_path / "scale.json"
+    args = ["scale", "--pending", "300", "--gpus", "64", "--repeats", "3", "--json", str(out)]
+    assert main(args) == 0
+    data = json.loads(out.read_text())
+    assert data["pass_ms_p50"] > 0
+    assert data["pass_ms_p99"] >= data["pass_ms_p50"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TRACE.exists(), reason="shared trace not present")
+def test_real_trace_subset_every_policy_completes_the_same_jobs() -> None:
+    jobs = load_trace(TRACE)[:600]
+    nodes = parse_cluster(README_CLUSTER)
+    completed = {}
+    for policy in BENCH_POLICIES:
+        metrics, _ = run_policy(policy, jobs, nodes, None)
+        completed[policy.name] = metrics["completed"]
+        assert metrics["budget_overrun_gpu_s"] == 0
+        assert metrics["completed"] + metrics["rejected"] == len(jobs)
+    assert len(set(completed.values())) == 1, completed
