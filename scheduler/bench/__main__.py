@@ -2,6 +2,7 @@
 
 Replay:  python -m scheduler.bench --trace CSV --cluster SPEC --json OUT.json
 Scale:   python -m scheduler.bench scale --pending 10000 --gpus 1000 --json OUT.json
+Perturb: python -m scheduler.bench perturb --trace CSV --seed 1 --out OUT.csv
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from scheduler.bench.perturb import perturb, write_csv
 from scheduler.bench.plot import write_plot
 from scheduler.bench.runner import BENCH_POLICIES, DEFAULT_POLICY, run_policy
 from scheduler.bench.scale import measure
@@ -121,6 +123,14 @@ def scale(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "perturb":
+        pp = argparse.ArgumentParser(prog="python -m scheduler.bench perturb")
+        pp.add_argument("--trace", required=True)
+        pp.add_argument("--seed", type=int, default=1)
+        pp.add_argument("--out", required=True)
+        pargs = pp.parse_args(argv[1:])
+        write_csv(perturb(load_trace(pargs.trace), pargs.seed), pargs.out)
+        return 0
     if argv and argv[0] == "scale":
         sp = argparse.ArgumentParser(prog="python -m scheduler.bench scale")
         sp.add_argument("--pending", type=int, default=10000)

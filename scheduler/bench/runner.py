@@ -11,7 +11,7 @@ from scheduler.core.model import CompanyQuota, GpuNode, PolicySettings
 from scheduler.sim.simulator import SimConfig, SimResult, simulate, with_true_limits
 from scheduler.sim.trace import TraceJob
 
-DEFAULT_POLICY = "fair_las"
+DEFAULT_POLICY = "las_fair"
 
 _OFF = {"backfill": False, "starvation_after_s": None, "preemption": False, "quota_reclaim": False}
 
@@ -43,6 +43,7 @@ BENCH_POLICIES: tuple[BenchPolicy, ...] = (
             max_preemptions_per_pass=64,
         ),
     ),
+    BenchPolicy("fair_las", PolicySettings(policy="fair_las")),
     BenchPolicy(DEFAULT_POLICY, PolicySettings(policy=DEFAULT_POLICY)),
 )
 

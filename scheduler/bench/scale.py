@@ -32,7 +32,7 @@ def _size(rng: random.Random) -> float:
 
 
 def build_snapshot(
-    pending: int, gpus: int, seed: int, policy: str = "fair_las", companies: int = 200
+    pending: int, gpus: int, seed: int, policy: str = "las_fair", companies: int = 200
 ) -> SchedulingSnapshot:
     """A cluster of about ``gpus`` GPUs, ~90% busy, with ``pending`` jobs waiting."""
     rng = random.Random(seed)
@@ -82,7 +82,7 @@ def build_snapshot(
 
 
 def measure(
-    pending: int, gpus: int, repeats: int = 30, policy: str = "fair_las"
+    pending: int, gpus: int, repeats: int = 30, policy: str = "las_fair"
 ) -> dict[str, float | int | str]:
     times = []
     for seed in range(repeats):

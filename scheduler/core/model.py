@@ -108,7 +108,7 @@ class CompanyAccount:
 class PolicySettings:
     """Which ordering policy to use and the knobs of the shared machinery."""
 
-    policy: str = "fair_las"
+    policy: str = "las_fair"
     backfill: bool = True  # EASY backfill: later jobs never delay the reserved start
     max_reservations: int = 1  # blocked jobs that get a reservation (1 = classic EASY)
     head_of_line_blocking: bool = False  # strict: nothing starts behind a blocked job

@@ -18,8 +18,13 @@ score are ordered by ``company_id``.
   horizon) / weight`` goes next (re-evaluated after every start); FIFO within a company.
   A job may preempt another company's job if, after the swap, its company's score is still
   <= the victim company's score (Kueue's LessThanOrEqualToFinalShare), so no ping-pong.
-- ``fair_las`` (default): ``fair_share`` across companies; within a company 2D-LAS level,
-  then shortest time limit, then submit time.
+- ``fair_las``: ``fair_share`` across companies; within a company 2D-LAS level, then
+  shortest time limit, then submit time. Preempts within a company by LAS level, across
+  companies by the fair-share rule (or, for a lower LAS level, Kueue's LessThanInitialShare).
+- ``las_fair`` (default, see docs/decisions/0002): 2D-LAS level first (less attained GPU-time
+  first, as Tiresias); within a level the company with the lowest fair-share score next
+  (re-evaluated after every start); within a company shortest time limit, then submit time.
+  Preempts as 2D-LAS: a job of a lower level preempts running jobs of a higher level.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Protocol
 
 from scheduler.core.admission import QuotaLedger
@@ -172,9 +178,18 @@ class FairSharePolicy:
     name: str
     within: Callable[[PendingJob, PassState], tuple[float | int | str, ...]]
     preempts: Callable[[PendingJob, RunningJob, PassState], bool] | None = _fair_preempts
+    tier: Callable[[PendingJob, PassState], int] | None = None  # lower tiers go first
     global_aging = False  # starving jobs go first within their company's queue
 
     def order(self, jobs: Sequence[PendingJob], state: PassState) -> Iterator[PendingJob]:
+        if self.tier is None:
+            return self._fair_order(jobs, state)
+        tiers: dict[int, list[PendingJob]] = {}
+        for job in jobs:
+            tiers.setdefault(self.tier(job, state), []).append(job)
+        return chain.from_iterable(self._fair_order(tiers[t], state) for t in sorted(tiers))
+
+    def _fair_order(self, jobs: Sequence[PendingJob], state: PassState) -> Iterator[PendingJob]:
         queues: dict[str, list[PendingJob]] = {}
         for job in jobs:
             queues.setdefault(job.company_id, []).append(job)
@@ -211,6 +226,14 @@ class FairSharePolicy:
         return self.preempts(job, victim, state) if self.preempts else False
 
 
+def _las_tier(j: PendingJob, s: PassState) -> int:
+    return s.las_level(j.attained_gpu_seconds)
+
+
+def _limit_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
+    return (j.time_limit_s, *_submit_key(j))
+
+
 POLICIES: dict[str, OrderingPolicy] = {
     "fifo": SortedPolicy("fifo", _fifo_key),
     "fifo_strict": SortedPolicy("fifo_strict", _fifo_key),
@@ -220,6 +243,7 @@ POLICIES: dict[str, OrderingPolicy] = {
     "quota": SortedPolicy("quota", _quota_key),
     "fair_share": FairSharePolicy("fair_share", _fifo_key),
     "fair_las": FairSharePolicy("fair_las", _fair_las_key, _fair_las_preempts),
+    "las_fair": FairSharePolicy("las_fair", _limit_key, _las_preempts, _las_tier),
 }
 
 

@@ -78,8 +78,20 @@ ONE_NODE = [node("n", 4)]
             {},
             ["s"],
         ),
+        # las_fair: the LAS level first, then the company with the lower share
+        (
+            "las_fair",
+            [
+                pending("a-served", 2, "a", attained=1e5),
+                pending("a-fresh", 2, "a", submit=1),
+                pending("b-fresh", 2, "b", submit=2),
+            ],
+            [running("r", "n", 2, "a")],
+            {},
+            ["b-fresh"],
+        ),
     ],
-    ids=["fifo", "fifo_strict", "priority", "sjf", "las", "fair_share", "fair_las"],
+    ids=["fifo", "fifo_strict", "priority", "sjf", "las", "fair_share", "fair_las", "las_fair"],
 )
 def test_ordering(policy: str, jobs: list, busy: list, settings: dict, expected: list) -> None:
     assert started(run_pass(ONE_NODE, jobs, busy, policy=policy, **settings)) == expected
