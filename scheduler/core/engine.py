@@ -251,6 +251,7 @@ class _Pass:
             return None
         budget_left = self.s.max_preemptions_per_pass - len(self.preemptions)
         if budget_left <= 0 or self.preempt_attempts >= self.s.max_preemption_searches_per_pass:
+            self.may_preempt = False
             return None
         rank = (
             job.company_id, job.priority, self.state.las_level(job.attained_gpu_seconds),
