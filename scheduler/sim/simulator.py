@@ -69,7 +69,7 @@ class SimResult:
     passes: int
     pass_time_s: float
     replay_s: float
-    timeline: list[tuple[float, float]]  # (time, allocated GPUs) after each pass
+    timeline: list[tuple[float, float]]  # (time, allocated GPUs) after each event
 
 
 class SimulatedExecutor:
@@ -210,7 +210,6 @@ class _Simulation:
             self.executor.stop(pre.job_id, pre.reason)
         for start in result.starts:
             self.executor.start(self.pending[start.job_id], start.placement)
-        self.timeline.append((self.now, sum(self.alloc.values())))
         return len(result.starts) + len(result.preemptions)
 
     def run(self, observer: IntervalObserver | None) -> SimResult:
@@ -239,6 +238,7 @@ class _Simulation:
                 arrivals += 1
             if self.pending:
                 self._pass()
+            self.timeline.append((self.now, sum(self.alloc.values())))
         for job_id in list(self.pending):
             rec = self.records[job_id]
             rec.status = "refused"
