@@ -41,6 +41,7 @@ BENCH_POLICIES: tuple[BenchPolicy, ...] = (
             quota_reclaim=False,
             starvation_after_s=None,
             max_preemptions_per_pass=64,
+            preemption_backoff=1.0,  # Tiresias as published: no backoff
         ),
     ),
     BenchPolicy("fair_las", PolicySettings(policy="fair_las")),

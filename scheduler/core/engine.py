@@ -83,12 +83,22 @@ class _Pass:
 
     # -- helpers -------------------------------------------------------------------
     def victims_on_node(self) -> dict[int, list[RunningJob]]:
-        """Running jobs that may be preempted at all (preemptible, ran min_runtime_s)."""
+        """Running jobs that may be preempted at all: preemptible, ran ``min_runtime_s`` (times
+        ``preemption_backoff`` per earlier preemption), preempted fewer than
+        ``max_preemptions_per_job`` times."""
         if self._victims_on_node is None:
             table: dict[int, list[RunningJob]] = {}
             oldest_start = self.now - self.s.min_runtime_s
+            cap = self.s.max_preemptions_per_job
+            backoff = self.s.preemption_backoff
             for job in self.snap.running:
                 if not job.preemptible or job.start_time_s > oldest_start:
+                    continue
+                if cap is not None and job.preemption_count >= cap:
+                    continue
+                if job.preemption_count and self.now - job.start_time_s < (
+                    self.s.min_runtime_s * backoff**job.preemption_count
+                ):
                     continue
                 for i in {self.cap.index_of.get(s.node_id) for s in job.placement}:
                     if i is not None:
@@ -232,7 +242,7 @@ class _Pass:
         started = RunningJob(
             job.job_id, job.company_id, job.num_gpus, placement, self.now, job.time_limit_s,
             job.submit_time_s, job.gpu_types, job.priority, job.preemptible,
-            job.allow_multi_node, job.attained_gpu_seconds,
+            job.allow_multi_node, job.attained_gpu_seconds, job.preemption_count,
         )  # fmt: skip
         self.running[job.job_id] = started
         self.started_ids.add(job.job_id)

@@ -46,6 +46,7 @@ class PendingJob:
     preemptible: bool = True
     allow_multi_node: bool = False  # gang placement across nodes of one GPU type
     attained_gpu_seconds: float = 0.0  # service received in earlier (preempted) runs
+    preemption_count: int = 0  # times this job has been preempted so far
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class RunningJob:
     preemptible: bool = True
     allow_multi_node: bool = False
     attained_gpu_seconds: float = 0.0  # service received before this run started
+    preemption_count: int = 0  # times this job was preempted before this run
 
     def attained_at(self, now_s: float) -> float:
         return self.attained_gpu_seconds + self.num_gpus * max(0.0, now_s - self.start_time_s)
@@ -118,6 +120,8 @@ class PolicySettings:
     quota_reclaim: bool = True  # a company below its guarantee may preempt borrowers
     min_runtime_s: float = 600.0  # never preempt a job that started less than this ago
     max_preemptions_per_pass: int = 16
+    max_preemptions_per_job: int | None = None  # then the job runs to its end
+    preemption_backoff: float = 1.25  # a job preempted k times is protected min_runtime x this^k
     max_preemption_searches_per_pass: int = 8  # bounds the pass time on huge queues
     fair_share_usage_horizon_s: float = 6 * 3600.0  # decayed usage counts as usage / horizon
     las_thresholds_gpu_s: tuple[float, ...] = (3600.0, 8 * 3600.0)  # 2D-LAS queue bounds

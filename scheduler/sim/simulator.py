@@ -129,7 +129,7 @@ class _Simulation:
         running = RunningJob(
             job.job_id, job.company_id, job.num_gpus, placement, self.now, job.time_limit_s,
             job.submit_time_s, job.gpu_types, job.priority, job.preemptible,
-            job.allow_multi_node, job.attained_gpu_seconds,
+            job.allow_multi_node, job.attained_gpu_seconds, job.preemption_count,
         )  # fmt: skip
         self.executor.running[job.job_id] = running
         self.alloc[job.company_id] += job.num_gpus
@@ -165,7 +165,7 @@ class _Simulation:
         j = rec.job
         self.pending[j.job_id] = PendingJob(
             j.job_id, j.tenant, j.num_gpus, rec.run_limit_s, j.submit_s, j.gpu_types,
-            attained_gpu_seconds=rec.attained_gpu_s,
+            attained_gpu_seconds=rec.attained_gpu_s, preemption_count=rec.preemptions,
         )  # fmt: skip
         self.waiting[j.tenant] += 1
 

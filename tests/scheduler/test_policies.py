@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from scheduler.core import CompanyQuota, WaitReason
@@ -161,6 +163,27 @@ def test_preemption(
     if expect_preempted:
         assert started(result) == [job.job_id]  # type: ignore[attr-defined]
         assert result.preemptions[0].reason.startswith(f"preempted by {job.job_id}")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("count", "ran_s", "settings", "expect_preempted"),
+    [
+        (0, 700, {}, True),
+        (2, 700, {"preemption_backoff": 2.0}, False),  # protected 600 x 2^2 = 2400 s
+        (2, 2500, {"preemption_backoff": 2.0}, True),
+        (3, 10**6, {"max_preemptions_per_job": 3}, False),
+        (2, 10**6, {"max_preemptions_per_job": 3}, True),
+    ],
+)
+def test_preemption_churn_is_bounded_per_job(
+    count: int, ran_s: float, settings: dict, expect_preempted: bool
+) -> None:
+    victim = dataclasses.replace(
+        running("old", "n", 4, attained=1e5, started_ago_s=ran_s), preemption_count=count
+    )
+    opts = {"preemption": True, "min_runtime_s": 600.0, "preemption_backoff": 1.0, **settings}
+    result = run_pass(ONE_NODE, [pending("fresh", 4)], [victim], policy="las", **opts)
+    assert bool(result.preemptions) is expect_preempted
 
 
 def test_fair_share_preempts_toward_equal_shares() -> None:
