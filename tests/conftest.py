@@ -87,6 +87,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         environment=Environment.test,
         database_url="sqlite://",
+        data_dir=tmp_path_factory.mktemp("data"),
         attachment_dir=tmp_path_factory.mktemp("attachments"),
         secret_key=TEST_SECRET,
         login_max_failures=5,

@@ -78,10 +78,10 @@ def wait_http(url: str, *, timeout_s: float, what: str) -> None:
     raise RuntimeError(f"{what} did not answer at {url} within {timeout_s:.0f} s")
 
 
-def start_ray(*, ray_port: int, dashboard_port: int) -> None:
+def start_ray(*, ray_port: int, dashboard_port: int, env: dict[str, str]) -> None:
     for raylet in LOCAL_RAYLETS:
         command = raylet.start_command(ray_port=ray_port, dashboard_port=dashboard_port)
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
         if raylet.head:
             wait_http(
                 f"http://127.0.0.1:{dashboard_port}/api/version", timeout_s=90, what="Ray dashboard"
@@ -100,7 +100,11 @@ def up(
     with_ray: Annotated[bool, typer.Option(help="Start the local Ray cluster")] = True,
 ) -> None:
     """Start Ray (simulated GPUs), hub_api and the scheduler; Ctrl-C stops everything."""
-    env = os.environ | {"HUB_RAY_ADDRESS": f"http://127.0.0.1:{dashboard_port}"}
+    env = os.environ | {
+        "HUB_RAY_ADDRESS": f"http://127.0.0.1:{dashboard_port}",
+        # job entrypoints run `python …` from the raylets' PATH: make it this virtualenv's
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
     logs = Path(env.get("HUB_DATA_DIR", "data")) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -128,7 +132,7 @@ def up(
     try:
         if with_ray:
             typer.echo("starting Ray: 4 × A100 (head) + 4 × L40S (second raylet), simulated")
-            start_ray(ray_port=ray_port, dashboard_port=dashboard_port)
+            start_ray(ray_port=ray_port, dashboard_port=dashboard_port, env=env)
         launch("hub-api", [axhub, "serve", "--host", "127.0.0.1", "--port", str(api_port)])
         wait_http(f"http://127.0.0.1:{api_port}/api/v1/health/ready", timeout_s=60, what="hub_api")
         launch("scheduler", [axhub, "scheduler", "run"])

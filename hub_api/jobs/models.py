@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import JSON, Column, DateTime
 from sqlmodel import Field, SQLModel
 
 from hub_api.core.models import FORBID_EXTRA, created_at_field, enum_type, timestamp_field
+from scheduler.executors.launch import submission_id_for
 
 MAX_GPUS_PER_JOB = 64
 MIN_TIME_LIMIT_S = 60
@@ -181,10 +183,16 @@ class Job(JobBase, table=True):
     estimated_start_at: datetime | None = timestamp_field()
     exit_code: int | None = None
     requeued_from_job_id: int | None = Field(default=None, foreign_key="job.id")
+    run_token: str = Field(
+        default_factory=lambda: secrets.token_hex(4),
+        max_length=16,
+        description="Makes submission ids unique across hubs sharing a cluster and DB resets",
+    )
 
     @property
     def submission_id(self) -> str:
-        return f"axhub-{self.id}-a{self.attempt}"
+        """The cluster's id for the current attempt: the same on every retry of one start."""
+        return submission_id_for(f"{self.id}-{self.run_token}", self.attempt)
 
 
 class JobPublic(JobBase):

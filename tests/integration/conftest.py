@@ -6,14 +6,20 @@ collides with a developer's ``make up`` cluster), and shut down at the end.
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scheduler.executors.launch import GPU_TYPE_RESOURCE_PREFIX, NODE_RESOURCE_PREFIX
+from tests.hub_api.conftest import world
+
+__all__ = ["world"]
 
 
 def free_port() -> int:
@@ -51,6 +57,9 @@ class RayTestCluster:
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[RayTestCluster]:
     from ray.cluster_utils import Cluster
+
+    # Job entrypoints run `python …` from the raylet's PATH: make it this virtualenv's.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 
     dashboard_port = free_port()
     head_args = gpu_node_args("ray-a100-0", "A100", 4) | {

@@ -140,7 +140,13 @@ def test_a_job_asking_for_l40s_runs_on_the_l40s_raylet(
     assert job.status == JobStatus.succeeded
     assert job.node_id == "ray-l40s-0"
     status = service.executor.statuses([job.submission_id])[job.submission_id]
-    assert status.node_id == ray_cluster.nodes["ray-l40s-0"].node_id
+    from ray.util.state import list_nodes
+
+    names = {
+        n.node_id: [k for k in n.resources_total if k.startswith("axhub_node:")]
+        for n in list_nodes(address=ray_cluster.dashboard_url)
+    }
+    assert names[status.node_id] == ["axhub_node:ray-l40s-0"], names
 
 
 def test_time_limit_kills_the_run(

@@ -115,6 +115,7 @@ def upgrade() -> None:
         sa.Column("estimated_start_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("exit_code", sa.Integer(), nullable=True),
         sa.Column("requeued_from_job_id", sa.Integer(), nullable=True),
+        sa.Column("run_token", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.ForeignKeyConstraint(
             ["code_bundle_id"],
             ["code_bundle.id"],
