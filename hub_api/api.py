@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hub_api import API_PREFIX
+from hub_api.assessments.routes import router as assessments_router
 from hub_api.audit.routes import router as audit_router
 from hub_api.auth.routes import router as auth_router
 from hub_api.cases.activity_routes import router as case_activity_router
@@ -28,5 +29,11 @@ for router in (
     cluster_router,
 ):
     api_router.include_router(router)
-for router in (cases_router, case_activity_router, grants_router, notifications_router):
+for router in (
+    cases_router,
+    case_activity_router,
+    assessments_router,
+    grants_router,
+    notifications_router,
+):
     api_router.include_router(router)

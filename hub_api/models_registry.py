@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
+from hub_api.assessments.models import Assessment
 from hub_api.audit.models import AuditEvent
 from hub_api.auth.models import ApiToken
 from hub_api.cases.activity_models import CaseAttachment, CaseComment, CaseVisit
@@ -19,6 +20,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "ApiToken",
+    "Assessment",
     "AuditEvent",
     "Case",
     "CaseAttachment",

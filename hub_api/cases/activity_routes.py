@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, UploadFile, status
 from fastapi.responses import Response
@@ -109,17 +110,12 @@ def download_attachment(
     attachment_id: Annotated[int, Path(ge=1)],
 ) -> Response:
     attachment = activity.get_attachment(session=session, case=case, attachment_id=attachment_id)
+    name = quote(attachment.filename, safe="")
     return Response(
         storage.get(attachment.storage_key),
         media_type=attachment.content_type,
         headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(attachment.filename)}",
+            "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
             "X-Content-Type-Options": "nosniff",
         },
     )
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")

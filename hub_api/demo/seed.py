@@ -14,6 +14,7 @@ from hub_api.companies import service as companies
 from hub_api.companies.models import Company, CompanyCreate, Contact
 from hub_api.companies.validators import Region, brn_check_digit
 from hub_api.core.config import Environment, Settings
+from hub_api.demo.consulting import seed_consulting
 from hub_api.users import service as users
 from hub_api.users.models import Locale, Role, UserCreate
 
@@ -89,6 +90,7 @@ class SeedResult:
     created_companies: int
     created_users: int
     logins: list[tuple[str, str]]
+    created_consulting: int = 0
 
 
 def seed_demo(*, session: Session, settings: Settings) -> SeedResult:
@@ -96,6 +98,7 @@ def seed_demo(*, session: Session, settings: Settings) -> SeedResult:
         raise RuntimeError("refusing to load demo data into a production hub")
     created_companies = created_users = 0
     logins: list[tuple[str, str]] = []
+    changwon_id: int | None = None
 
     def ensure_user(email: str, name: str, role: Role, company_id: int | None) -> None:
         nonlocal created_users
@@ -127,4 +130,10 @@ def seed_demo(*, session: Session, settings: Settings) -> SeedResult:
             company = companies.create_company(session=session, actor=None, data=demo.data)
             created_companies += 1
         ensure_user(demo.engineer_email, demo.engineer_name, Role.engineer, company.id)
-    return SeedResult(created_companies, created_users, logins)
+        if demo.key == "changwon":
+            changwon_id = company.id
+    consultant = users.get_user_by_email(session=session, email="consultant@axhub.example")
+    assert consultant is not None
+    assert changwon_id is not None
+    consulting = seed_consulting(session=session, company_id=changwon_id, consultant=consultant)
+    return SeedResult(created_companies, created_users, logins, consulting)

@@ -12,9 +12,11 @@ from typing import Any
 
 from sqlmodel import Session
 
+from hub_api.assessments.models import Assessment, Phase
+from hub_api.assessments.questionnaire import QUESTIONS
 from hub_api.cases.activity_models import CaseAttachment
 from hub_api.cases.models import Case
-from hub_api.grants.models import Grant, GrantStatus
+from hub_api.grants.models import Grant
 from hub_api.notifications.models import Notification, NotificationKind
 from hub_api.storage.base import LocalFolderStorage, new_key
 from hub_api.users.models import Role, User
@@ -113,4 +115,26 @@ def notification_of(world: World, session: Session, target: str, caller: Role) -
     return {"notification_id": notification.id}
 
 
-__all__ = ["GrantStatus"]
+def assessment_answers() -> dict[str, int]:
+    return {q.id: 2 for q in QUESTIONS}
+
+
+def assessment_body(world: World, session: Session, target: str) -> dict[str, Any]:
+    case = make_case(session, world.company_a, assignee=world.consultant)
+    return {"case_id": case.id, "phase": "T0", "answers": assessment_answers()}
+
+
+def assessment_path(world: World, session: Session, target: str) -> dict[str, Any]:
+    case = case_for(world, session, target)
+    assessment = Assessment(
+        phase=Phase.t0,
+        company_id=case.company_id,
+        case_id=case.id,
+        answers=assessment_answers(),
+        dimension_scores={},
+        overall_score=40.0,
+        smart_factory_level=3,
+    )
+    session.add(assessment)
+    session.commit()
+    return {"assessment_id": assessment.id}

@@ -253,6 +253,12 @@ MATRIX: dict[tuple[str, str], Case | str] = {
     ("GET", "/cases/{case_id}/attachments/{attachment_id}"): Case(
         CONSULTING_SCOPED, path=cb.attachment_path
     ),
+    # --- maturity assessments -----------------------------------------------------------------
+    ("GET", "/assessments/questionnaire"): Case(everyone()),
+    ("POST", "/assessments"): Case(only(Role.consultant, Role.admin), body=cb.assessment_body),
+    ("GET", "/assessments"): Case(everyone()),
+    ("GET", "/assessments/uplift"): Case(everyone()),
+    ("GET", "/assessments/{assessment_id}"): Case(CONSULTING_SCOPED, path=cb.assessment_path),
     # --- programmes, grants, budgets ----------------------------------------------------------
     ("POST", "/programmes"): Case(
         DECIDERS,
