@@ -8,6 +8,7 @@ the caller commits in its own transaction):
 * ``refund_job(session=, company_id=, job_id=, at=, note=)``
 * ``company_budget(session=, company_id=, at=)``
 * ``lock_budget(session=, company_id=)`` (serialize admissions of one company)
+* ``notify_budget_usage(session=, company_id=)`` (after a charge: 80 % / 100 % notices)
 
 **GPU-type rule.** A grant for ``gpu_type=None`` ("any") pays for jobs of every GPU type. A grant
 for a named type (``"A100"``) pays only for jobs that ask for that type. A job that asks for
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
@@ -288,3 +290,16 @@ def company_budget(
         balance_gpu_hours=round(sum(i.balance_gpu_hours for i in items), 6),
         available_now_gpu_hours=_hours(max(0.0, available)),
     )
+
+
+def notify_budget_usage(
+    *, session: Session, company_id: int, at: datetime | None = None
+) -> list[Any]:
+    """The jobs domain's hook after ``charge_job``: announce 80 % / 100 % budget use.
+
+    Implemented in ``hub_api.grants.alerts`` (imported here lazily: alerts build on this module).
+    Does not commit.
+    """
+    from hub_api.grants.alerts import notify_budget_usage as notify
+
+    return list(notify(session=session, company_id=company_id, at=at))

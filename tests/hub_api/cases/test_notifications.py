@@ -171,3 +171,18 @@ def test_grants_ending_within_seven_days_are_announced(
     for _ in range(2):
         client.post("/api/v1/grants/housekeeping", headers=world.headers(Role.operator))
     assert kinds(client, world, Role.engineer) == ["grant_expiring"]
+
+
+def test_the_ledger_exposes_the_budget_hook(session: Session, world: World) -> None:
+    make_grant(session, make_case(session, world.company_a), make_programme(session))
+    company_id = world.company_a.id or 0
+    ledger.charge_job(
+        session=session,
+        company_id=company_id,
+        job_id=1,
+        gpu_seconds=100 * 3600,
+        gpu_type=None,
+        at=utcnow(),
+    )
+    sent = ledger.notify_budget_usage(session=session, company_id=company_id)
+    assert [n.kind for n in sent] == [NotificationKind.budget_100]
