@@ -24,6 +24,7 @@ Steps, for every policy alike:
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Iterator
 from itertools import chain
 
@@ -183,9 +184,15 @@ class _Pass:
             else:
                 candidates.append(job)
         blocker: PendingJob | None = None
+        waits = self.waits
+        fast = self.fast_blocked
         for job in self.order(candidates):
             if blocker is not None:
-                self.waits.append((job, WaitReason.HEAD_OF_LINE, blocker.job_id, ()))
+                waits.append((job, WaitReason.HEAD_OF_LINE, blocker.job_id, ()))
+                continue
+            if fast(job):
+                if self.s.head_of_line_blocking:
+                    blocker = job
                 continue
             if self.try_job(job) is False and self.s.head_of_line_blocking:
                 blocker = job
@@ -196,6 +203,31 @@ class _Pass:
             rejected=tuple(sorted(rejected, key=lambda r: r.job_id)),
             policy=self.s.policy,
         )
+
+    def fast_blocked(self, job: PendingJob) -> bool:
+        """Record the wait of a job that surely stays blocked by capacity; else False.
+
+        The common case deep in a long queue: budget fits, no borrowing limit, the shape is
+        known not to fit (capacity only shrinks within a pass until a preemption), and no
+        preemption search or reservation is left to try. Same outcome as ``try_job``.
+        """
+        if self.may_preempt or self.reserving:
+            return False
+        left = self.budget.left.get(job.company_id)
+        if left is None or job.num_gpus * job.time_limit_s > left + 1e-9:
+            return False
+        info = self._job_info.get((job.gpu_types, job.num_gpus, job.allow_multi_node))
+        if info is None or not info[0] or job.company_id in self.quota.limited:
+            return False
+        types, shape = info
+        use_free = self.now + job.time_limit_s <= self.min_shadow
+        if (types, shape, use_free) not in self.cap._fail_cache:
+            return False
+        if use_free or not self.cap.fits_free(shape, types):
+            self.waits.append((job, WaitReason.CAPACITY, "", types))
+        else:
+            self.waits.append((job, WaitReason.BEHIND_RESERVATION, "", types))
+        return True
 
     def try_job(self, job: PendingJob) -> bool | None:
         """Start the job if possible. False: blocked by capacity; None: other reason."""
@@ -324,7 +356,9 @@ class _Pass:
 
     # -- reasons and estimates -----------------------------------------------------
     def finish_waits(self) -> tuple[WaitDecision, ...]:
-        estimate = StartEstimator(self.cap, list(self.running.values()), self.now).estimate
+        estimator = StartEstimator(self.cap, list(self.running.values()), self.now)
+        estimate = estimator.estimate
+        pools, new_pool = estimator.pools, estimator._pool
         texts: dict[tuple[tuple[str, ...], float, bool], str] = {}
         behind = (
             f"free GPUs are reserved for an earlier job from {_fmt_time(self.min_shadow, self.now)}"
@@ -332,11 +366,19 @@ class _Pass:
         )
         capacity, reserved = WaitReason.CAPACITY, WaitReason.RESERVED
         out = []
+        when: float | None
         for position, (job, code, text, types) in enumerate(self.waits, start=1):
             if code is capacity:
                 key = (types, job.num_gpus, job.allow_multi_node)
                 text = texts.get(key) or texts.setdefault(key, self.capacity_text(job, types))
-                when = estimate(job, types)
+                pool = pools.get(types) or new_pool(types)  # StartEstimator.estimate, inlined
+                pool.ahead += job.num_gpus
+                need = pool.ahead - pool.free
+                if need <= 0:
+                    when = pool.first
+                else:
+                    k = bisect_left(pool.cumulative, need)
+                    when = pool.ends[k] if k < pool.n else pool.beyond(need)
             elif code is reserved:
                 estimate(job, types)
                 when = self.reserved_at[job.job_id]
