@@ -85,3 +85,17 @@ def test_never_more_than_a_node_has() -> None:
     )
     assert started(result) == ["a", "b"]
     assert "c" in waiting(result)
+
+
+def test_core_is_pure_no_ray_db_or_api_imports() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, scheduler.core, scheduler.sim;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "{'ray', 'sqlalchemy', 'sqlmodel', 'hub_api', 'fastapi', 'psycopg', 'requests'}];"
+        "print(bad); raise SystemExit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
