@@ -120,24 +120,24 @@ def _fifo_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
 
 
 def _priority_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
-    return (-j.priority, *_submit_key(j))
+    return (-j.priority, j.submit_time_s, j.job_id)
 
 
 def _sjf_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
-    return (j.time_limit_s, *_submit_key(j))
+    return (j.time_limit_s, j.submit_time_s, j.job_id)
 
 
 def _las_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
-    return (s.las_level(j.attained_gpu_seconds), *_submit_key(j))
+    return (s.las_level(j.attained_gpu_seconds), j.submit_time_s, j.job_id)
 
 
 def _quota_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
     within = s.quota.used_total[j.company_id] + j.num_gpus <= s.quota.guaranteed_total(j.company_id)
-    return (0 if within else 1, *_submit_key(j))
+    return (0 if within else 1, j.submit_time_s, j.job_id)
 
 
 def _fair_las_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
-    return (s.las_level(j.attained_gpu_seconds), j.time_limit_s, *_submit_key(j))
+    return (s.las_level(j.attained_gpu_seconds), j.time_limit_s, j.submit_time_s, j.job_id)
 
 
 def _priority_preempts(job: PendingJob, victim: RunningJob, s: PassState) -> bool:
@@ -200,7 +200,10 @@ class FairSharePolicy:
         within = self.within
         for company, queue in queues.items():
             if len(queue) > 1:
-                queue.sort(key=lambda j: (j.submit_time_s > oldest, *within(j, state)))
+                if any(j.submit_time_s <= oldest for j in queue):  # aging: starving first
+                    queue.sort(key=lambda j: (j.submit_time_s > oldest, *within(j, state)))
+                else:
+                    queue.sort(key=lambda j: within(j, state))
             heads[company] = 0
             heap.append((state.company_score(company), company))
         heapq.heapify(heap)
@@ -231,7 +234,7 @@ def _las_tier(j: PendingJob, s: PassState) -> int:
 
 
 def _limit_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
-    return (j.time_limit_s, *_submit_key(j))
+    return (j.time_limit_s, j.submit_time_s, j.job_id)
 
 
 POLICIES: dict[str, OrderingPolicy] = {
