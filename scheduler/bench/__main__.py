@@ -2,6 +2,7 @@
 
 Replay:  python -m scheduler.bench --trace CSV --cluster SPEC --json OUT.json
 Scale:   python -m scheduler.bench scale --pending 10000 --gpus 1000 --json OUT.json
+Dispatch: python -m scheduler.bench dispatch --json OUT.json (hub vs Ray submit→RUNNING)
 Perturb: python -m scheduler.bench perturb --trace CSV --seed 1 --out OUT.csv
 """
 
@@ -123,6 +124,10 @@ def scale(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "dispatch":
+        from scheduler.bench.dispatch import main as dispatch_main
+
+        return dispatch_main(argv[1:])
     if argv and argv[0] == "perturb":
         pp = argparse.ArgumentParser(prog="python -m scheduler.bench perturb")
         pp.add_argument("--trace", required=True)

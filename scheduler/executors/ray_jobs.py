@@ -25,6 +25,7 @@ from scheduler.executors.launch import (
 )
 
 _TRANSIENT = (ConnectionError, TimeoutError, OSError)
+PER_JOB_LOOKUP_LIMIT = 8
 
 
 def nodes_from_ray(ray_nodes: Iterable[dict[str, Any]]) -> tuple[list[GpuNode], set[str]]:
@@ -121,14 +122,16 @@ class RayJobExecutor:
                 return
             raise ExecutorUnavailableError(f"Ray refused {launch.submission_id}: {exc}") from exc
 
-    def _exists(self, submission_id: str) -> bool:
+    def _info(self, submission_id: str) -> Any:
         try:
-            self._call("get_job_info", submission_id)
+            return self._call("get_job_info", submission_id)
         except ExecutorUnavailableError:
             raise
         except Exception:
-            return False
-        return True
+            return None
+
+    def _exists(self, submission_id: str) -> bool:
+        return self._info(submission_id) is not None
 
     def stop(self, submission_id: str) -> None:
         try:
@@ -142,19 +145,23 @@ class RayJobExecutor:
         wanted = set(submission_ids)
         if not wanted:
             return {}
-        result = {}
-        for details in self._call("list_jobs"):
-            if details.submission_id in wanted:
-                result[details.submission_id] = RunStatus(
-                    submission_id=details.submission_id,
-                    state=RunState(getattr(details.status, "value", details.status)),
-                    message=details.message or "",
-                    start_time_s=details.start_time / 1000 if details.start_time else None,
-                    end_time_s=details.end_time / 1000 if details.end_time else None,
-                    node_id=details.driver_node_id,
-                    exit_code=details.driver_exit_code,
-                )
-        return result
+        # a few runs (the usual case while jobs start): one cheap lookup each; else one list
+        if len(wanted) <= PER_JOB_LOOKUP_LIMIT:
+            found = [info for sid in wanted if (info := self._info(sid)) is not None]
+        else:
+            found = [d for d in self._call("list_jobs") if d.submission_id in wanted]
+        return {
+            details.submission_id: RunStatus(
+                submission_id=details.submission_id,
+                state=RunState(getattr(details.status, "value", details.status)),
+                message=details.message or "",
+                start_time_s=details.start_time / 1000 if details.start_time else None,
+                end_time_s=details.end_time / 1000 if details.end_time else None,
+                node_id=details.driver_node_id,
+                exit_code=details.driver_exit_code,
+            )
+            for details in found
+        }
 
     def logs(self, submission_id: str) -> str:
         try:

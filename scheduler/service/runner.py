@@ -127,14 +127,7 @@ class SchedulerService:
             if status is None:
                 self._missing_run(session, job, now, alive)
             elif status.state == RunState.RUNNING and job.status == JobStatus.starting:
-                job.started_at = _from_epoch(status.start_time_s) or now
-                transition(
-                    session,
-                    job=job,
-                    kind=JobEventKind.running,
-                    reason=f"running on {job.node_id}",
-                    status=JobStatus.running,
-                )
+                self._mark_running(session, job, status, now)
             elif status.state == RunState.PENDING and job.status == JobStatus.starting:
                 decided = as_utc(job.started_at or now)
                 if (now - decided).total_seconds() > START_TIMEOUT_S:
@@ -150,6 +143,13 @@ class SchedulerService:
                 self._finished_run(session, job, status, now, alive)
                 report.finished.append(job.id or 0)
             session.commit()
+
+    def _mark_running(self, session: Session, job: Job, status: RunStatus, now: datetime) -> None:
+        job.started_at = _from_epoch(status.start_time_s) or now
+        reason = f"running on {job.node_id}"
+        transition(
+            session, job=job, kind=JobEventKind.running, reason=reason, status=JobStatus.running
+        )
 
     def _missing_run(self, session: Session, job: Job, now: datetime, alive: set[str]) -> None:
         if job.status == JobStatus.starting and job.node_id in alive:
@@ -349,6 +349,18 @@ class SchedulerService:
             latest = session.exec(select(func.max(JobEvent.id))).one()
             return int(latest or 0)
 
+    def watch_starts(self) -> None:
+        """Between passes: mark submitted runs running as soon as the cluster reports it (only
+        the ``starting`` jobs' statuses are read, so users see RUNNING without a full pass)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            starting = session.exec(select(Job).where(Job.status == JobStatus.starting)).all()
+            statuses = self.executor.statuses(job.submission_id for job in starting)
+            for job in starting:
+                status = statuses.get(job.submission_id)
+                if status is not None and status.state == RunState.RUNNING:
+                    self._mark_running(session, job, status, self.clock())
+            session.commit()
+
     def has_starting_jobs(self) -> bool:
         with Session(self.engine) as session:
             return (
@@ -369,9 +381,10 @@ class SchedulerService:
                 due = (
                     latest != seen_event
                     or now - last_pass >= self.settings.scheduler_pass_interval_s
-                    or self.has_starting_jobs()
                 )
-                if due and now >= last_pass + backoff:
+                if not due and now >= last_pass + backoff and self.has_starting_jobs():
+                    self.watch_starts()
+                elif due and now >= last_pass + backoff:
                     report = self.run_pass()
                     last_pass, backoff = time.monotonic(), 0.0
                     seen_event = self.latest_event_id()
