@@ -53,13 +53,19 @@ def plan_preemption(
                 continue
             row = list(view[i])
             chosen: list[RunningJob] = []
+            whole_free = row.count(UNIT)
+            fits = False
             for v in victims:
                 if not eligible(v, t):
                     continue
+                chosen.append(v)
                 for d, u in _units_on(v, node_id):
                     row[d] += u
-                chosen.append(v)
-                if _fits(row, shape) is not None:
+                    if shape.whole:
+                        whole_free += row[d] == UNIT
+                    elif row[d] >= shape.units:
+                        fits = True
+                if fits or (shape.whole and whole_free >= shape.whole):
                     break
             else:
                 continue

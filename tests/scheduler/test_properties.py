@@ -228,3 +228,18 @@ def _share(node_id: str, device: int):  # type: ignore[no-untyped-def]
     from scheduler.core import DeviceShare
 
     return DeviceShare(node_id, device, 1.0)
+
+
+@FAST
+@given(snapshots())
+def test_fast_path_decides_exactly_like_the_full_path(snap: SchedulingSnapshot) -> None:
+    from scheduler.core import engine
+
+    fast = schedule(snap)
+    original = engine._Pass.fast_blocked
+    try:
+        engine._Pass.fast_blocked = lambda self, job: False  # type: ignore[method-assign]
+        slow = schedule(snap)
+    finally:
+        engine._Pass.fast_blocked = original  # type: ignore[method-assign]
+    assert fast == slow
