@@ -60,6 +60,7 @@ class QuotaLedger:
         self.quotas: dict[str, CompanyQuota] = dict(snapshot.quotas)
         self.used: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.used_total: dict[str, float] = defaultdict(float)
+        self.version = 0  # bumped on every change of usage (fair-share scores may change)
         self.node_type = node_type
         self.limited = {c for c, q in self.quotas.items() if q.borrowing_limit_gpus is not None}
         for job in snapshot.running:
@@ -88,10 +89,12 @@ class QuotaLedger:
         )
 
     def add(self, company: str, gpu_type: str, gpus: float) -> None:
+        self.version += 1
         self.used[company][gpu_type] += gpus
         self.used_total[company] += gpus
 
     def remove(self, company: str, gpu_type: str, gpus: float) -> None:
+        self.version += 1
         self.used[company][gpu_type] -= gpus
         self.used_total[company] -= gpus
 

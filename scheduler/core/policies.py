@@ -208,6 +208,7 @@ class FairSharePolicy:
             heap.append((state.company_score(company), company))
         heapq.heapify(heap)
         score = state.company_score
+        ledger = state.quota
         while heap:
             _, company = heapq.heappop(heap)
             queue = queues[company]
@@ -215,10 +216,13 @@ class FairSharePolicy:
             # keep serving this company while it still has the lowest (score, id): same order
             # as re-pushing it after every job, without the heap traffic
             while True:
+                seen = ledger.version
                 yield queue[i]
                 i += 1
                 if i == len(queue):
                     break
+                if ledger.version == seen:
+                    continue  # nothing started or stopped: scores unchanged, still the lowest
                 key = (score(company), company)
                 if heap and heap[0] < key:
                     heapq.heappush(heap, key)
