@@ -14,6 +14,7 @@ from hub_api.companies.models import Company
 from hub_api.grants.models import Grant, LedgerEntry, Programme
 from hub_api.jobs.models import CodeBundle, Job, JobEvent
 from hub_api.notifications.models import Notification
+from hub_api.tracking.models import MlflowTenant
 from hub_api.users.models import User
 
 metadata = SQLModel.metadata
@@ -34,6 +35,7 @@ __all__ = [
     "Job",
     "JobEvent",
     "LedgerEntry",
+    "MlflowTenant",
     "Notification",
     "Programme",
     "User",

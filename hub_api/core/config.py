@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"
 DEFAULT_DATA_DIR = Path("data")
+DEFAULT_MLFLOW_ADMIN_PASSWORD = "axhub-dev-mlflow-admin-change-me"
 
 
 class Environment(StrEnum):
@@ -55,6 +56,14 @@ class Settings(BaseSettings):
     attachment_dir: Path | None = None
     attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     case_first_response_hours: int = Field(default=48, ge=1)
+    # MLflow tracking: off while mlflow_tracking_uri is unset (``axhub dev up`` sets it)
+    mlflow_tracking_uri: str | None = None
+    mlflow_job_tracking_uri: str | None = None  # the address jobs use; default: the same
+    mlflow_admin_username: str = "admin"
+    mlflow_admin_password: str = DEFAULT_MLFLOW_ADMIN_PASSWORD
+    mlflow_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    mlflow_retry_interval_s: float = Field(default=15.0, ge=0)
+    mlflow_experiment_name: str = "axhub-jobs"
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:
@@ -67,6 +76,14 @@ class Settings(BaseSettings):
                 raise ValueError("HUB_SECRET_KEY must be set to a non-default secret in production")
             if len(self.secret_key) < 32:
                 raise ValueError("HUB_SECRET_KEY must be at least 32 characters in production")
+            if self.mlflow_tracking_uri and (
+                self.mlflow_admin_password == DEFAULT_MLFLOW_ADMIN_PASSWORD
+                or len(self.mlflow_admin_password) < 16
+            ):
+                raise ValueError(
+                    "HUB_MLFLOW_ADMIN_PASSWORD must be set to a non-default secret of at least "
+                    "16 characters in production"
+                )
         return self
 
     @property

@@ -188,6 +188,8 @@ class Job(JobBase, table=True):
         max_length=16,
         description="Makes submission ids unique across hubs sharing a cluster and DB resets",
     )
+    mlflow_run_id: str | None = Field(default=None, max_length=64, index=True)
+    tracking_error: str | None = Field(default=None, max_length=1000)
 
     @property
     def submission_id(self) -> str:
@@ -218,6 +220,10 @@ class JobPublic(JobBase):
     estimated_start_at: datetime | None
     exit_code: int | None
     requeued_from_job_id: int | None
+    mlflow_run_id: str | None = Field(default=None, description="The job's MLflow run")
+    tracking_error: str | None = Field(
+        default=None, description="Why the job is not (fully) tracked in MLflow, if it is not"
+    )
 
 
 class JobEvent(SQLModel, table=True):

@@ -16,6 +16,7 @@ from hub_api.core.security import as_utc
 from hub_api.grants import ledger
 from hub_api.jobs.events import transition
 from hub_api.jobs.models import Job, JobEventKind, JobStatus
+from hub_api.tracking.job_runs import tracking_of
 
 
 def run_gpu_seconds(job: Job, end: datetime) -> float:
@@ -46,6 +47,9 @@ def finish(
     notify = getattr(ledger, "notify_budget_usage", None)
     if notify is not None:
         notify(session=session, company_id=job.company_id)
+    tracking = tracking_of(session)
+    if tracking is not None:
+        tracking.record_end(session, job, end)  # queue time, GPU-seconds, status on the run
 
 
 def requeue(session: Session, *, job: Job, now: datetime, kind: JobEventKind, reason: str) -> None:
@@ -56,6 +60,9 @@ def requeue(session: Session, *, job: Job, now: datetime, kind: JobEventKind, re
         return
     job.attained_gpu_seconds += run_gpu_seconds(job, now)
     transition(session, job=job, kind=kind, reason=reason, status=JobStatus.preempted, at=now)
+    tracking = tracking_of(session)
+    if tracking is not None:
+        tracking.record_requeue(session, job, reason)  # the next attempt resumes the same run
     job.attempt += 1
     job.reserved_gpu_seconds = job.attained_gpu_seconds + job.num_gpus * job.time_limit_s
     job.started_at = None

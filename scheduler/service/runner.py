@@ -35,6 +35,7 @@ from hub_api.core.security import as_utc, utcnow
 from hub_api.jobs.events import transition
 from hub_api.jobs.models import CodeBundle, Job, JobEvent, JobEventKind, JobStatus
 from hub_api.jobs.templates import TEMPLATES
+from hub_api.tracking.job_runs import JobTracking
 from scheduler.core import PolicySettings, SchedulingResult, schedule
 from scheduler.core.model import GpuNode
 from scheduler.executors.launch import (
@@ -84,6 +85,7 @@ class SchedulerService:
         self.runs_dir = (settings.data_dir / "runs").resolve()
         self._nodes: list[GpuNode] = []
         self._nodes_read_at = -1e9
+        self.tracking = JobTracking(settings)
 
     def inventory(self) -> list[GpuNode]:
         """The cluster's nodes, re-read at most once per ``pass_interval`` (reading Ray's node
@@ -100,9 +102,11 @@ class SchedulerService:
         now = self.clock()
         nodes = self.inventory()
         with Session(self.engine, expire_on_commit=False) as session:
+            session.info["job_tracking"] = self.tracking  # accounting records run ends on it
             sync_inventory(session=session, nodes=nodes, at=now)
             session.commit()
             self._reconcile(session, nodes, now, report)
+            self.tracking.retry_missing_runs(session)
             self._enforce_limits_and_cancels(session, now, report)
             snapshot = build_snapshot(session=session, nodes=nodes, now=now, settings=self.policy)
             result = schedule(snapshot)
@@ -319,6 +323,7 @@ class SchedulerService:
             "AXHUB_COMPANY_ID": str(job.company_id),
             "AXHUB_ATTEMPT": str(job.attempt),
         }
+        env |= self.tracking.env_for_start(session, job)  # MLflow run: created or resumed
         working_dir: Path | None
         if job.template is not None:
             template = TEMPLATES[job.template]
