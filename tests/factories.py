@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import factory
@@ -114,6 +114,10 @@ def make_api_token(
 
 
 # --- cases, programmes, grants -------------------------------------------------------------
+# Default periods cover both the fixed dates tests use (2026-2027) and "now", whenever that is.
+_TODAY = date.today()
+PERIOD_START = min(date(2026, 1, 1), _TODAY - timedelta(days=365))
+PERIOD_END = max(date(2027, 12, 31), _TODAY + timedelta(days=365))
 
 
 def make_case(
@@ -137,8 +141,8 @@ def make_programme(session: Session, **kw: Any) -> Programme:
         "name": "Regional AI GPU voucher 2026",
         "funder": "NIPA",
         "project_number": f"NIPA-2026-{uuid.uuid4().hex[:8]}",
-        "starts_on": date(2026, 1, 1),
-        "ends_on": date(2027, 12, 31),
+        "starts_on": PERIOD_START,
+        "ends_on": PERIOD_END,
         "pool_gpu_hours": 10_000.0,
     } | kw
     programme = Programme(**fields)
@@ -164,8 +168,8 @@ def make_grant(
         "project_number": programme.project_number,
         "gpu_hours": gpu_hours,
         "gpu_type": None,
-        "valid_from": datetime(2026, 1, 1, tzinfo=UTC),
-        "valid_until": datetime(2027, 12, 31, tzinfo=UTC),
+        "valid_from": datetime.combine(PERIOD_START, time(), tzinfo=UTC),
+        "valid_until": datetime.combine(PERIOD_END, time(), tzinfo=UTC),
         "purpose": "Train a defect detector on line images",
         "agreement_signed_on": date(2026, 1, 1),
         "status": GrantStatus.approved if approved else GrantStatus.proposed,
