@@ -186,3 +186,18 @@ def test_the_ledger_exposes_the_budget_hook(session: Session, world: World) -> N
     )
     sent = ledger.notify_budget_usage(session=session, company_id=company_id)
     assert [n.kind for n in sent] == [NotificationKind.budget_100]
+
+
+def test_a_dead_mail_server_never_fails_the_change(
+    client: TestClient, world: World, session: Session, settings: Settings
+) -> None:
+    settings.smtp_host, settings.smtp_port = "127.0.0.1", free_port()  # nothing listens there
+    case = make_case(session, world.company_a)
+    response = client.put(
+        f"/api/v1/cases/{case.id}/assignment",
+        json={"assignee_id": world.consultant.id},
+        headers=world.headers(Role.operator),
+    )
+    assert response.status_code == 200
+    session.expire_all()
+    assert session.exec(select(Notification.email_status)).all() == ["pending"]
