@@ -1,9 +1,9 @@
 """``axhub dev up``: the whole hub on one machine, supervised until Ctrl-C.
 
 Starts a local Ray cluster with simulated GPUs of two types on two raylets (head: 4 × "A100",
-second raylet: 4 × "L40S"), hub_api and the scheduler service; stops them all on exit. The
-second raylet needs its own agent ports, or its job logs become unreachable
-(see ../shared/stack-notes.md).
+second raylet: 4 × "L40S"), hub_api and the scheduler service; stops them all on exit. Each
+raylet gets its own dashboard-agent port, or job submission and logs break ("No available
+agent to submit job"; see ../shared/stack-notes.md).
 """
 
 from __future__ import annotations
@@ -34,15 +34,18 @@ class LocalRaylet:
     gpus: int
     head: bool
 
-    def start_command(self, *, ray_port: int, dashboard_port: int) -> list[str]:
+    def start_command(self, *, ray_port: int, dashboard_port: int, agent_port: int) -> list[str]:
         resources = {f"gpu_type:{self.gpu_type}": self.gpus, f"axhub_node:{self.node_name}": 1}
         common = [
             str(BIN / "ray"),
             "start",
+            "--block",
             "--num-cpus=2",
             f"--num-gpus={self.gpus}",
             f"--resources={json.dumps(resources)}",
             "--disable-usage-stats",
+            f"--dashboard-agent-listen-port={agent_port}",
+            "--metrics-export-port=0",
         ]
         if self.head:
             return [
@@ -55,8 +58,6 @@ class LocalRaylet:
         return [
             *common,
             f"--address=127.0.0.1:{ray_port}",
-            "--dashboard-agent-listen-port=52366",
-            "--metrics-export-port=0",
         ]
 
 
@@ -78,18 +79,11 @@ def wait_http(url: str, *, timeout_s: float, what: str) -> None:
     raise RuntimeError(f"{what} did not answer at {url} within {timeout_s:.0f} s")
 
 
-def start_ray(*, ray_port: int, dashboard_port: int, env: dict[str, str]) -> None:
-    for raylet in LOCAL_RAYLETS:
-        command = raylet.start_command(ray_port=ray_port, dashboard_port=dashboard_port)
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
-        if raylet.head:
-            wait_http(
-                f"http://127.0.0.1:{dashboard_port}/api/version", timeout_s=90, what="Ray dashboard"
-            )
-
-
-def stop_ray() -> None:
-    subprocess.run([str(BIN / "ray"), "stop", "--force"], check=False, capture_output=True)
+def ray_is_up(dashboard_port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{dashboard_port}/api/version", timeout=2).is_success
+    except httpx.HTTPError:
+        return False
 
 
 @app.command("up")
@@ -97,6 +91,9 @@ def up(
     api_port: int = 8000,
     ray_port: Annotated[int, typer.Option(help="Ray GCS port")] = 6380,
     dashboard_port: int = 8265,
+    agent_port: Annotated[
+        int, typer.Option(help="Dashboard agent port of the head; the worker uses the next one")
+    ] = 52365,
     with_ray: Annotated[bool, typer.Option(help="Start the local Ray cluster")] = True,
 ) -> None:
     """Start Ray (simulated GPUs), hub_api and the scheduler; Ctrl-C stops everything."""
@@ -113,26 +110,38 @@ def up(
         out = (logs / f"{name}.log").open("ab")
         processes.append((name, subprocess.Popen(command, env=env, stdout=out, stderr=out)))
 
-    def shutdown(*_: object) -> None:
+    def shutdown() -> None:
         for name, process in reversed(processes):
             if process.poll() is None:
                 typer.echo(f"stopping {name}")
                 process.terminate()
-        for _, process in processes:
+        for _name, process in processes:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
-        if with_ray:
-            typer.echo("stopping Ray")
-            stop_ray()
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in background
     axhub = shutil.which("axhub", path=str(BIN)) or str(BIN / "axhub")
     try:
-        if with_ray:
+        if with_ray and ray_is_up(dashboard_port):
+            typer.echo(f"using the Ray cluster already answering on :{dashboard_port}")
+        elif with_ray:
             typer.echo("starting Ray: 4 × A100 (head) + 4 × L40S (second raylet), simulated")
-            start_ray(ray_port=ray_port, dashboard_port=dashboard_port, env=env)
+            # `ray start --block` stays in the foreground: stopping it stops its raylet, so
+            # Ctrl-C never touches other Ray clusters on the machine (no `ray stop`).
+            for raylet, port in zip(LOCAL_RAYLETS, (agent_port, agent_port + 1), strict=True):
+                command = raylet.start_command(
+                    ray_port=ray_port, dashboard_port=dashboard_port, agent_port=port
+                )
+                launch(f"ray-{raylet.node_name}", command)
+                if raylet.head:
+                    wait_http(
+                        f"http://127.0.0.1:{dashboard_port}/api/version",
+                        timeout_s=120,
+                        what="Ray dashboard",
+                    )
         launch("hub-api", [axhub, "serve", "--host", "127.0.0.1", "--port", str(api_port)])
         wait_http(f"http://127.0.0.1:{api_port}/api/v1/health/ready", timeout_s=60, what="hub_api")
         launch("scheduler", [axhub, "scheduler", "run"])

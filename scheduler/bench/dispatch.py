@@ -20,7 +20,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -34,13 +36,11 @@ def local_ray(address: str | None) -> Iterator[str]:
     if address:
         yield address
         return
-    import socket
-
     from ray.cluster_utils import Cluster
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    from hub_api.live_server import free_port
+
+    port = free_port()
     cluster = Cluster(
         initialize_head=True,
         head_node_args={
@@ -48,6 +48,7 @@ def local_ray(address: str | None) -> Iterator[str]:
             "num_gpus": 4,
             "resources": {"gpu_type:A100": 4, "axhub_node:bench-a100-0": 1},
             "include_dashboard": True,
+            "dashboard_agent_listen_port": free_port(),
             "dashboard_host": "127.0.0.1",
             "dashboard_port": port,
         },
@@ -138,8 +139,16 @@ def time_until(check: Callable[[], bool], *, poll_s: float = 0.01, timeout_s: fl
         time.sleep(poll_s)
 
 
+def hub_reports_running(api: httpx.Client, job_url: str) -> bool:
+    return api.get(job_url).json()["status"] in RUNNING_OR_DONE
+
+
+def ray_reports_running(ray: Any, submission_id: str) -> bool:
+    return str(ray.get_job_status(submission_id).value) in ("RUNNING", "SUCCEEDED", "FAILED")
+
+
 def measure(rounds: int, ray_address: str | None) -> dict[str, float]:
-    from ray.job_submission import JobStatus, JobSubmissionClient
+    from ray.job_submission import JobSubmissionClient
     from sqlmodel import SQLModel
 
     from hub_api.core.config import Environment, Settings
@@ -189,20 +198,12 @@ def measure(rounds: int, ray_address: str | None) -> dict[str, float]:
                             "time_limit_s": 600,
                         },
                     ).json()
-                    time_until(
-                        lambda job=job: (
-                            api.get(f"/jobs/{job['id']}").json()["status"] in RUNNING_OR_DONE
-                        )
-                    )
+                    job_url = f"/jobs/{job['id']}"
+                    time_until(partial(hub_reports_running, api, job_url))
                     hub_s = time.perf_counter() - started
                     started = time.perf_counter()
                     sid = ray.submit_job(entrypoint=ENTRYPOINT, entrypoint_num_gpus=1)
-                    time_until(
-                        lambda sid=sid: (
-                            ray.get_job_status(sid)
-                            in (JobStatus.RUNNING, JobStatus.SUCCEEDED, JobStatus.FAILED)
-                        )
-                    )
+                    time_until(partial(ray_reports_running, ray, sid))
                     ray_s = time.perf_counter() - started
                     if round_number:
                         hub_times.append(hub_s)

@@ -64,6 +64,8 @@ def ray_cluster() -> Iterator[RayTestCluster]:
     dashboard_port = free_port()
     head_args = gpu_node_args("ray-a100-0", "A100", 4) | {
         "include_dashboard": True,
+        "dashboard_agent_listen_port": free_port(),
+        "metrics_export_port": free_port(),
         "dashboard_host": "127.0.0.1",
         "dashboard_port": dashboard_port,
     }
