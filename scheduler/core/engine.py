@@ -54,6 +54,8 @@ def _fmt_time(t: float, now: float) -> str:
 
 
 class _Pass:
+    use_fast_path = True  # tests turn it off to check that it decides like try_job
+
     def __init__(self, snap: SchedulingSnapshot) -> None:
         self.snap = snap
         self.s = snap.settings
@@ -74,6 +76,7 @@ class _Pass:
         self.reserved_at: dict[str, float] = {}
         self.min_shadow = math.inf
         self.preempt_attempts = 0
+        self.reserving = self.s.backfill and self.s.max_reservations > 0
         self.may_preempt = (self.s.preemption or self.s.quota_reclaim) and (
             self.s.max_preemptions_per_pass > 0 and self.s.max_preemption_searches_per_pass > 0
         )
@@ -185,17 +188,33 @@ class _Pass:
             else:
                 candidates.append(job)
         blocker: PendingJob | None = None
-        waits = self.waits
-        fast = self.fast_blocked
+        hol = self.s.head_of_line_blocking
+        waits, budget_left, job_info = self.waits, self.budget.left, self._job_info
+        limited, failed, fits_free = self.quota.limited, self.cap._fail_cache, self.cap.fits_free
+        now, capacity, behind = self.now, WaitReason.CAPACITY, WaitReason.BEHIND_RESERVATION
         for job in self.order(candidates):
             if blocker is not None:
                 waits.append((job, WaitReason.HEAD_OF_LINE, blocker.job_id, ()))
                 continue
-            if fast(job):
-                if self.s.head_of_line_blocking:
-                    blocker = job
-                continue
-            if self.try_job(job) is False and self.s.head_of_line_blocking:
+            # Fast path, the common case deep in a long queue: the budget fits, no borrowing
+            # limit, the shape is known not to fit (capacity only shrinks within a pass until
+            # a preemption), and no preemption search or reservation is left to try. Decides
+            # exactly as try_job (a property test checks it).
+            if self.use_fast_path and not self.may_preempt and not self.reserving:
+                left = budget_left.get(job.company_id)
+                if left is not None and job.num_gpus * job.time_limit_s <= left + 1e-9:
+                    info = job_info.get((job.gpu_types, job.num_gpus, job.allow_multi_node))
+                    if info is not None and info[0] and job.company_id not in limited:
+                        use_free = now + job.time_limit_s <= self.min_shadow
+                        if (info[0], info[1], use_free) in failed:
+                            if use_free or not fits_free(info[1], info[0]):
+                                waits.append((job, capacity, "", info[0]))
+                            else:
+                                waits.append((job, behind, "", info[0]))
+                            if hol:
+                                blocker = job
+                            continue
+            if self.try_job(job) is False and hol:
                 blocker = job
         return SchedulingResult(
             starts=tuple(self.starts),
@@ -204,31 +223,6 @@ class _Pass:
             rejected=tuple(sorted(rejected, key=lambda r: r.job_id)),
             policy=self.s.policy,
         )
-
-    def fast_blocked(self, job: PendingJob) -> bool:
-        """Record the wait of a job that surely stays blocked by capacity; else False.
-
-        The common case deep in a long queue: budget fits, no borrowing limit, the shape is
-        known not to fit (capacity only shrinks within a pass until a preemption), and no
-        preemption search or reservation is left to try. Same outcome as ``try_job``.
-        """
-        if self.may_preempt or self.reserving:
-            return False
-        left = self.budget.left.get(job.company_id)
-        if left is None or job.num_gpus * job.time_limit_s > left + 1e-9:
-            return False
-        info = self._job_info.get((job.gpu_types, job.num_gpus, job.allow_multi_node))
-        if info is None or not info[0] or job.company_id in self.quota.limited:
-            return False
-        types, shape = info
-        use_free = self.now + job.time_limit_s <= self.min_shadow
-        if (types, shape, use_free) not in self.cap._fail_cache:
-            return False
-        if use_free or not self.cap.fits_free(shape, types):
-            self.waits.append((job, WaitReason.CAPACITY, "", types))
-        else:
-            self.waits.append((job, WaitReason.BEHIND_RESERVATION, "", types))
-        return True
 
     def try_job(self, job: PendingJob) -> bool | None:
         """Start the job if possible. False: blocked by capacity; None: other reason."""
@@ -332,10 +326,6 @@ class _Pass:
         self._preempt_failed.clear()
         self.preemptions.append(PreemptDecision(victim.job_id, job.job_id, why))
 
-    @property
-    def reserving(self) -> bool:
-        return self.s.backfill and len(self.reserved_at) < self.s.max_reservations
-
     def block(
         self, job: PendingJob, shape: JobShape, types: tuple[str, ...], use_free: bool
     ) -> None:
@@ -345,6 +335,7 @@ class _Pass:
                 shadow, slots = found
                 self.cap.reserve(slots)
                 self.reserved_at[job.job_id] = shadow
+                self.reserving = len(self.reserved_at) < self.s.max_reservations
                 self.min_shadow = min(self.min_shadow, shadow)
                 node = self.cap.nodes[slots[0][0]].node_id
                 why = f"next to start: {shape.describe()} reserved on {node}"

@@ -236,10 +236,9 @@ def test_fast_path_decides_exactly_like_the_full_path(snap: SchedulingSnapshot) 
     from scheduler.core import engine
 
     fast = schedule(snap)
-    original = engine._Pass.fast_blocked
     try:
-        engine._Pass.fast_blocked = lambda self, job: False  # type: ignore[method-assign]
+        engine._Pass.use_fast_path = False
         slow = schedule(snap)
     finally:
-        engine._Pass.fast_blocked = original  # type: ignore[method-assign]
+        engine._Pass.use_fast_path = True
     assert fast == slow
