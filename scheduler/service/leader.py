@@ -19,9 +19,10 @@ ADVISORY_LOCK_KEY = 0x41584855  # "AXHU"
 
 
 class LeaderLock:
-    def __init__(self, engine: Engine, *, lock_file: Path) -> None:
+    def __init__(self, engine: Engine, *, lock_file: Path, key: int = ADVISORY_LOCK_KEY) -> None:
         self.engine = engine
         self.lock_file = lock_file
+        self.key = key
         self._connection: Any = None
         self._file: IO[str] | None = None
 
@@ -34,7 +35,7 @@ class LeaderLock:
             connection = self.engine.connect()
             got = bool(
                 connection.execute(
-                    text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
                 ).scalar()
             )
             connection.commit()
@@ -65,7 +66,7 @@ class LeaderLock:
         if self._connection is not None:
             try:
                 self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": self.key}
                 )
                 self._connection.commit()
             finally:
