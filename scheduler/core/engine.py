@@ -368,9 +368,12 @@ class _Pass:
                 need = pool.ahead - pool.free
                 if need <= 0:
                     when = pool.first
+                elif need <= pool.total:
+                    when = pool.ends[bisect_left(pool.cumulative, need)]
+                elif pool.rate is not None:
+                    when = pool.last + (need - pool.total) * pool.rate
                 else:
-                    k = bisect_left(pool.cumulative, need)
-                    when = pool.ends[k] if k < pool.n else pool.beyond(need)
+                    when = None
             elif code is reserved:
                 estimate(job, types)
                 when = self.reserved_at[job.job_id]

@@ -53,7 +53,10 @@ def find_reservation(
 class _Pool:
     """Releases and queue of one set of allowed GPU types."""
 
-    __slots__ = ("ahead", "capacity", "cumulative", "ends", "first", "free", "n", "now")
+    __slots__ = (
+        "ahead", "capacity", "cumulative", "ends", "first", "free", "last", "n", "now", "rate",
+        "total",
+    )  # fmt: skip
 
     def __init__(
         self, free: float, capacity: float, ends: list[float], gpus: list[float], now: float
@@ -66,15 +69,17 @@ class _Pool:
         self.n = len(ends)
         self.first = self.ends[0] if ends else now
         self.ahead = 0.0
+        self.total = self.cumulative[-1] if self.cumulative else 0.0
+        self.last = self.ends[-1] if self.ends else now
+        # past the last known release, assume the pool turns over at its current pace
+        turnover = max(3600.0, self.last - now)
+        self.rate = turnover / capacity if capacity > 0 else None
 
     def beyond(self, need: float) -> float | None:
-        """Demand past the last known release: assume the pool turns over at its pace."""
-        if self.capacity <= 0:
+        """Start estimate for demand past the last known release."""
+        if self.rate is None:
             return None
-        last = self.ends[-1] if self.ends else self.now
-        turnover = max(3600.0, last - self.now)
-        overflow = need - (self.cumulative[-1] if self.cumulative else 0.0)
-        return last + (overflow / self.capacity) * turnover
+        return self.last + (need - self.total) * self.rate
 
 
 class StartEstimator:
