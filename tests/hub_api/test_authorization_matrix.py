@@ -126,6 +126,8 @@ STAFF_SCOPED = CONSULTING_SCOPED | {Role.engineer: (DENY, DENY)}
 DECIDERS = only(Role.operator, Role.admin)
 
 PUBLIC = "public"
+KPI_PERIOD = {"start": "2026-01-01", "end": "2026-04-01"}
+RUN = "0123456789abcdef0123456789abcdef"
 MATRIX: dict[tuple[str, str], Case | str] = {
     ("GET", "/health/live"): PUBLIC,
     ("GET", "/health/ready"): PUBLIC,
@@ -202,6 +204,37 @@ MATRIX: dict[tuple[str, str], Case | str] = {
     ("GET", "/jobs/{job_id}/logs"): Case(ENGINEER_SCOPED_READ, path=job_of),
     ("GET", "/jobs/{job_id}/logs/stream"): Case(
         ENGINEER_SCOPED_READ, path=job_of, query={"max_wait_s": 1}
+    ),
+    # --- models (MLflow) ------------------------------------------------------------------------
+    # Without an MLflow server every MLflow id is unknown (404 for every role); their tenant
+    # isolation against a real server is in tests/integration/test_mlflow_tracking.py.
+    ("GET", "/jobs/{job_id}/metrics"): Case(ENGINEER_SCOPED_READ, path=job_of),
+    ("GET", "/mlflow/experiments"): Case(everyone()),
+    ("GET", "/mlflow/runs"): Case(everyone()),
+    ("GET", "/mlflow/runs/{run_id}"): Case(everyone(HIDDEN), path=lambda *_: {"run_id": RUN}),
+    ("GET", "/mlflow/runs/{run_id}/metrics"): Case(
+        everyone(HIDDEN), path=lambda *_: {"run_id": RUN}
+    ),
+    ("GET", "/mlflow/runs/{run_id}/artifacts"): Case(
+        everyone(HIDDEN), path=lambda *_: {"run_id": RUN}
+    ),
+    ("GET", "/mlflow/runs/{run_id}/artifacts/download"): Case(
+        everyone(HIDDEN), path=lambda *_: {"run_id": RUN}, query={"path": "model/MLmodel"}
+    ),
+    ("GET", "/mlflow/registered-models"): Case(everyone()),
+    ("GET", "/mlflow/registered-models/{name}"): Case(
+        everyone(HIDDEN), path=lambda *_: {"name": "m"}
+    ),
+    ("POST", "/mlflow/registered-models/{name}/versions"): Case(
+        everyone(HIDDEN), path=lambda *_: {"name": "m"}, body=lambda *_: {"run_id": RUN}
+    ),
+    ("GET", "/mlflow/registered-models/{name}/versions/{version}"): Case(
+        everyone(HIDDEN), path=lambda *_: {"name": "m", "version": "1"}
+    ),
+    ("PUT", "/mlflow/registered-models/{name}/aliases/{alias}"): Case(
+        everyone(HIDDEN),
+        path=lambda *_: {"name": "m", "alias": "champion"},
+        body=lambda *_: {"version": "1"},
     ),
     ("GET", "/cluster/nodes"): Case(everyone()),
     ("GET", "/cluster/allocations"): Case(only(Role.operator, Role.admin)),
@@ -310,6 +343,19 @@ MATRIX: dict[tuple[str, str], Case | str] = {
     ("POST", "/notifications/{notification_id}/read"): Case(
         dict.fromkeys(ROLES, (OK, HIDDEN))
         # path filled by notification_of(): "own" is the caller's notification
+    ),
+    # --- operations (utilization, usage, alerts, KPI report) ---------------------------------
+    ("GET", "/utilization"): Case(DECIDERS),
+    ("GET", "/utilization/now"): Case(DECIDERS),
+    ("GET", "/utilization/gpus"): Case(DECIDERS),
+    ("GET", "/usage"): Case(DECIDERS),
+    ("GET", "/usage/entries"): Case(DECIDERS),
+    ("GET", "/alerts"): Case(DECIDERS),
+    ("GET", "/reports/kpi"): Case(DECIDERS, query=KPI_PERIOD),
+    ("GET", "/reports/kpi/records"): Case(DECIDERS, query=KPI_PERIOD),
+    ("GET", "/companies/{company_id}/usage"): Case(CONSULTING_SCOPED, path=cb.budget_path),
+    ("GET", "/companies/{company_id}/usage/statement"): Case(
+        CONSULTING_SCOPED, path=cb.budget_path
     ),
 }
 

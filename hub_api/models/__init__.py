@@ -1,0 +1,1 @@
+"""The models API: company-scoped MLflow experiments, runs, artifacts and model registry."""
