@@ -109,7 +109,9 @@ class MlflowRest:
             response = client.send(request, stream=True)
         except httpx.HTTPError as exc:
             client.close()
-            raise TrackingUnavailableError(f"MLflow at {self.base_url} is unreachable: {exc}")
+            raise TrackingUnavailableError(
+                f"MLflow at {self.base_url} is unreachable: {exc}"
+            ) from exc
         if response.status_code != 200:
             response.read()
             client.close()

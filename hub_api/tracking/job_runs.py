@@ -179,7 +179,8 @@ class JobTracking:
         return run_id
 
     def _resume(self, job: Job, tenant: TenantCredentials) -> None:
-        assert self.client is not None and job.mlflow_run_id is not None
+        assert self.client is not None
+        assert job.mlflow_run_id is not None
         self.client.post(
             "/api/2.0/mlflow/runs/update",
             {"run_id": job.mlflow_run_id, "status": "RUNNING"},
