@@ -313,7 +313,7 @@ class _Pass:
             waited = (self.now - job.submit_time_s) / 3600.0
             why = f"preempted by {job.job_id}, which has waited {waited:.1f} h (starvation guard)"
         elif self.s.preemption and self.policy.outranks(job, victim, self.state):
-            why = f"preempted by {job.job_id}: ranked higher by policy {self.s.policy}"
+            why = f"preempted by {job.job_id}: {self.rank_reason(job, victim)}"
         else:
             why = (
                 f"preempted by {job.job_id}: company {job.company_id} reclaims its guaranteed "
@@ -325,6 +325,22 @@ class _Pass:
         del self.running[victim.job_id]
         self._preempt_failed.clear()
         self.preemptions.append(PreemptDecision(victim.job_id, job.job_id, why))
+
+    def rank_reason(self, job: PendingJob, victim: RunningJob) -> str:
+        """Why the policy ranks ``job`` above ``victim``, in words."""
+        level = self.state.las_level
+        mine, theirs = level(job.attained_gpu_seconds), level(victim.attained_at(self.now))
+        name = self.policy.name
+        if name == "priority":
+            return f"higher priority class ({job.priority} > {victim.priority})"
+        if name in ("las", "las_fair") or (name == "fair_las" and mine < theirs):
+            return f"less attained GPU-time (2D-LAS level {mine} < {theirs})"
+        if name not in ("fair_share", "fair_las"):
+            return f"ranked higher by policy {name}"
+        return (
+            f"fair share: company {job.company_id} holds less of its share than "
+            f"company {victim.company_id}"
+        )
 
     def block(
         self, job: PendingJob, shape: JobShape, types: tuple[str, ...], use_free: bool

@@ -309,3 +309,18 @@ def test_queue_positions_and_estimates() -> None:
 def test_unknown_policy_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown policy"):
         run_pass(ONE_NODE, [pending("j")], policy="nope")
+
+
+@pytest.mark.parametrize(
+    ("policy", "job", "victim", "fragment"),
+    [
+        ("priority", pending("hi", 4, priority=1), running("lo", "n", 4), "higher priority class"),
+        ("las", pending("new", 4), running("old", "n", 4, attained=1e5), "2D-LAS level 0 < 2"),
+        ("las_fair", pending("new", 4, "b"), running("old", "n", 4, attained=1e5), "level 0 < 2"),
+    ],
+)
+def test_preemption_reasons_name_the_rule(
+    policy: str, job: object, victim: object, fragment: str
+) -> None:
+    result = run_pass(ONE_NODE, [job], [victim], policy=policy, preemption=True)
+    assert fragment in result.preemptions[0].reason
