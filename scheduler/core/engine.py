@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import gc
 import math
-from bisect import bisect_left
 from collections.abc import Iterator
 from itertools import chain
 
 from scheduler.core.admission import BudgetLedger, QuotaLedger
-from scheduler.core.estimate import StartEstimator, find_reservation
+from scheduler.core.estimate import find_reservation
 from scheduler.core.model import (
     PendingJob,
     PreemptDecision,
@@ -45,12 +44,7 @@ from scheduler.core.model import (
 from scheduler.core.placement import ClusterCapacity, JobShape
 from scheduler.core.policies import PassState, get_policy
 from scheduler.core.preemption import plan_preemption
-
-Wait = tuple[PendingJob, WaitReason, str, tuple[str, ...]]
-
-
-def _fmt_time(t: float, now: float) -> str:
-    return f"in {(t - now) / 3600.0:.1f} h"
+from scheduler.core.waits import Wait, wait_decisions
 
 
 class _Pass:
@@ -364,61 +358,10 @@ class _Pass:
 
     # -- reasons and estimates -----------------------------------------------------
     def finish_waits(self) -> tuple[WaitDecision, ...]:
-        estimator = StartEstimator(self.cap, list(self.running.values()), self.now)
-        estimate = estimator.estimate
-        pools, new_pool = estimator.pools, estimator._pool
-        texts: dict[tuple[tuple[str, ...], float, bool], str] = {}
-        behind = (
-            f"free GPUs are reserved for an earlier job from {_fmt_time(self.min_shadow, self.now)}"
-            "; this job's time limit runs past that"
-        )
-        capacity, reserved = WaitReason.CAPACITY, WaitReason.RESERVED
-        out = []
-        when: float | None
-        for position, (job, code, text, types) in enumerate(self.waits, start=1):
-            if code is capacity:
-                key = (types, job.num_gpus, job.allow_multi_node)
-                text = texts.get(key) or texts.setdefault(key, self.capacity_text(job, types))
-                pool = pools.get(types) or new_pool(types)  # StartEstimator.estimate, inlined
-                pool.ahead += job.num_gpus
-                need = pool.ahead - pool.free
-                if need <= 0:
-                    when = pool.first
-                elif need <= pool.total:
-                    when = pool.ends[bisect_left(pool.cumulative, need)]
-                elif pool.rate is not None:
-                    when = pool.last + (need - pool.total) * pool.rate
-                else:
-                    when = None
-            elif code is reserved:
-                estimate(job, types)
-                when = self.reserved_at[job.job_id]
-                text = f"{text} {_fmt_time(when, self.now)}"
-            elif code is WaitReason.BEHIND_RESERVATION:
-                text, when = behind, estimate(job, types)
-            else:
-                when = None
-                if code is WaitReason.DRAINING:
-                    text = f"all {'/'.join(types)} nodes are draining"
-                elif code is WaitReason.HEAD_OF_LINE:
-                    text = f"strict FIFO: waiting behind blocked job {text}"
-            out.append(WaitDecision(job.job_id, code, text, position, when))
-        return tuple(out)
-
-    def capacity_text(self, job: PendingJob, types: tuple[str, ...]) -> str:
-        shape = JobShape.of(job.num_gpus, job.allow_multi_node)
-        where = "/".join(types)
-        largest = self.cap.largest_block(shape, types)
-        if shape.whole == 0:
-            return (
-                f"waiting for {shape.describe()} on a {where} GPU; "
-                f"the most free on one GPU is {largest:g}"
-            )
-        scope = "across" if shape.multi_node else "on one"
-        return (
-            f"waiting for {shape.describe()} {scope} {where} node; "
-            f"largest free block is {largest:g}"
-        )
+        return wait_decisions(
+            self.waits, self.cap, list(self.running.values()), self.now, self.reserved_at,
+            self.min_shadow,
+        )  # fmt: skip
 
 
 def schedule(snapshot: SchedulingSnapshot) -> SchedulingResult:
