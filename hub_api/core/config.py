@@ -13,6 +13,9 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from scheduler.core.model import PolicySettings
+from scheduler.core.policies import POLICIES
+
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_MLFLOW_ADMIN_PASSWORD = "axhub-dev-mlflow-admin-change-me"
@@ -42,7 +45,10 @@ class Settings(BaseSettings):
     ray_address: str = "http://127.0.0.1:8265"
     job_code_max_bytes: int = Field(default=20 * 2**20, ge=1024)
     job_code_max_unpacked_bytes: int = Field(default=200 * 2**20, ge=1024)
-    scheduler_policy: str = "fair_las"
+    scheduler_policy: str = Field(
+        default_factory=lambda: PolicySettings().policy,
+        description="Ordering policy of the scheduler core (default: the core's default)",
+    )
     scheduler_pass_interval_s: float = Field(default=2.0, gt=0)
     scheduler_poll_interval_s: float = Field(default=0.1, gt=0)
     # e-mail notifications: sent through SMTP only when smtp_host is set
@@ -71,6 +77,9 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.data_dir / 'hub.db').as_posix()}"
         if self.attachment_dir is None:
             self.attachment_dir = self.data_dir / "attachments"
+        if self.scheduler_policy not in POLICIES:
+            known = ", ".join(sorted(POLICIES))
+            raise ValueError(f"HUB_SCHEDULER_POLICY must be one of: {known}")
         if self.environment == Environment.production:
             if self.secret_key == DEFAULT_SECRET_KEY:
                 raise ValueError("HUB_SECRET_KEY must be set to a non-default secret in production")
