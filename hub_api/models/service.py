@@ -252,10 +252,19 @@ def get_run(
         )
         for m in _logged_models(space, run)
     ]
-    versions = [
-        ModelVersionRef(name=v["name"], version=str(v["version"]), aliases=v.get("aliases", []))
-        for v in _versions_of_run(space, run_id)
-    ]
+    versions = []
+    for found in _versions_of_run(space, run_id):
+        # search results carry no aliases: read each version (a run has few)
+        v = _call(
+            space.client.get,
+            "/api/2.0/mlflow/model-versions/get",
+            workspace=space.workspace,
+            name=found["name"],
+            version=str(found["version"]),
+        )["model_version"]
+        versions.append(
+            ModelVersionRef(name=v["name"], version=str(v["version"]), aliases=v.get("aliases", []))
+        )
     return RunDetail(**public.model_dump(), logged_models=logged, model_versions=versions)
 
 

@@ -74,3 +74,63 @@ def ray_cluster() -> Iterator[RayTestCluster]:
     test_cluster.add_gpu_node("ray-l40s-0", "L40S", 4)
     yield test_cluster
     cluster.shutdown()
+
+
+# ----- MLflow --------------------------------------------------------------------------------
+MLFLOW_ADMIN_PASSWORD = "test-mlflow-admin-password-0123"
+
+
+@dataclass
+class MlflowTestServer:
+    """A real multi-tenant MLflow server (workspaces + basic auth), lean, on a free port."""
+
+    url: str
+    admin_username: str
+    admin_password: str
+    process: Any
+
+    def hub_settings(self) -> dict[str, Any]:
+        return {
+            "mlflow_tracking_uri": self.url,
+            "mlflow_admin_username": self.admin_username,
+            "mlflow_admin_password": self.admin_password,
+            "mlflow_timeout_s": 5.0,
+            "mlflow_retry_interval_s": 0.0,
+        }
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowTestServer]:
+    import subprocess
+
+    from hub_api.tracking import server
+
+    root = tmp_path_factory.mktemp("mlflow")
+    layout = server.local_layout(root)
+    config = server.write_auth_config(
+        root / "auth.ini", auth_database_uri=layout["auth_database_uri"], admin_username="admin"
+    )
+    port = free_port()
+    command = server.server_command(
+        mlflow_bin=server.mlflow_executable(Path(sys.executable).parent),
+        host="127.0.0.1",
+        port=port,
+        backend_store_uri=layout["backend_store_uri"],
+        artifacts_destination=layout["artifacts_destination"],
+    )
+    env = server.server_env(
+        os.environ, auth_config_path=config, admin_password=MLFLOW_ADMIN_PASSWORD
+    )
+    log = (root / "server.log").open("wb")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        server.wait_ready(url, timeout_s=180, process=process)
+        yield MlflowTestServer(url, "admin", MLFLOW_ADMIN_PASSWORD, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
