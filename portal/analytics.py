@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.formatting import parse_dt
+from portal.formatting import hub_local, parse_dt
 
 Json = dict[str, Any]
 
@@ -17,14 +17,17 @@ BOARD_STAGES = ("submitted", "triaged", "in_progress", "poc", "completed")
 TERMINAL_JOB_STATUSES = ("succeeded", "failed", "cancelled", "timed_out", "preempted", "rejected")
 
 
-def burn_down(ledgers: Iterable[Json]) -> list[Json]:
-    """Remaining GPU-hours after each ledger entry, in time order (entries are GPU-seconds)."""
+def burn_down(ledgers: Iterable[Json], now: datetime | None = None) -> list[Json]:
+    """Remaining GPU-hours after each ledger entry, in time order (entries are GPU-seconds),
+    carried on to ``now``."""
     entries = sorted(ledgers, key=lambda e: str(e["created_at"]))
     remaining = 0.0
     rows: list[Json] = []
     for entry in entries:
         remaining += float(entry["gpu_seconds"]) / 3600
-        rows.append({"at": parse_dt(entry["created_at"]), "remaining": round(remaining, 3)})
+        rows.append({"at": hub_local(entry["created_at"]), "remaining": round(remaining, 3)})
+    if rows:
+        rows.append({"at": hub_local(now or datetime.now(UTC)), "remaining": rows[-1]["remaining"]})
     return rows
 
 
@@ -66,22 +69,25 @@ def allocation_over_time(jobs: list[Json], names: dict[int, str], now: datetime)
         started = parse_dt(job.get("started_at"))
         if started is None:
             continue
-        ended = parse_dt(job.get("ended_at")) or now
+        ended = parse_dt(job.get("ended_at"))
         gpus = float(job.get("num_gpus") or 0)
         changes.append((started, int(job["company_id"]), gpus))
-        changes.append((ended, int(job["company_id"]), -gpus))
+        if ended is not None:  # still running: it holds its GPUs up to now
+            changes.append((ended, int(job["company_id"]), -gpus))
     changes.sort(key=lambda c: c[0])
     held: dict[int, float] = defaultdict(float)
     companies = sorted({c for _, c, _ in changes})
-    rows: list[Json] = []
-    for moment, company_id, delta in changes:
-        held[company_id] = max(0.0, held[company_id] + delta)
+    # one row per (moment, company): simultaneous changes must not stack twice
+    snapshot: dict[tuple[datetime, int], float] = {}
+    for moment, company_id, delta in [*changes, (now, -1, 0.0)]:
+        if company_id >= 0:
+            held[company_id] = max(0.0, held[company_id] + delta)
         for cid in companies:
-            rows.append({"at": moment, "company": names.get(cid, f"#{cid}"), "gpus": held[cid]})
-    if changes:
-        for cid in companies:
-            rows.append({"at": now, "company": names.get(cid, f"#{cid}"), "gpus": held[cid]})
-    return rows
+            snapshot[(moment, cid)] = held[cid]
+    return [
+        {"at": hub_local(moment), "company": names.get(cid, f"#{cid}"), "gpus": gpus}
+        for (moment, cid), gpus in sorted(snapshot.items(), key=lambda kv: kv[0][0])
+    ]
 
 
 def fair_share(jobs: list[Json], nodes: list[Json], names: dict[int, str]) -> list[Json]:

@@ -57,19 +57,13 @@ def parse_metric_lines(text: str) -> list[MetricPoint]:
     return points
 
 
-def _metrics_from_api(body: Any) -> list[MetricPoint]:
-    """Accepts ``{"metrics": {name: [{"step", "value"}]}}`` or a list of ``{key, step, value}``."""
-    points: list[MetricPoint] = []
-    if isinstance(body, dict) and isinstance(body.get("metrics"), dict):
-        for name, history in body["metrics"].items():
-            for item in history:
-                points.append(MetricPoint(int(item["step"]), str(name), float(item["value"])))
-        return points
-    items = body.get("items", []) if isinstance(body, dict) else body
-    for item in items or []:
-        name = item.get("key") or item.get("name")
-        points.append(MetricPoint(int(item.get("step", 0)), str(name), float(item["value"])))
-    return points
+def _metrics_from_api(body: Json) -> list[MetricPoint]:
+    """``RunMetrics``: ``{"history": {name: [{"step", "value", "timestamp"}]}, ...}``."""
+    return [
+        MetricPoint(int(item["step"]), str(name), float(item["value"]))
+        for name, history in (body.get("history") or {}).items()
+        for item in history
+    ]
 
 
 class PortalClient(HubClient):
@@ -132,6 +126,10 @@ class PortalClient(HubClient):
 
     def grants(self, **filters: Any) -> list[Json]:
         return self._all("/grants", sort="-created_at", **filters)
+
+    def get_grant(self, grant_id: int) -> Json:
+        result: Json = self._get(f"/grants/{grant_id}")
+        return result
 
     def grant_ledger(self, grant_id: int) -> list[Json]:
         return list(self._get(f"/grants/{grant_id}/ledger"))
@@ -244,16 +242,23 @@ class PortalClient(HubClient):
         return result
 
     def job_metrics(self, job_id: int) -> JobMetrics:
-        """MLflow metrics from ``GET /jobs/{id}/metrics`` when the hub has it; else the log."""
+        """The job's MLflow metric history (``GET /jobs/{id}/metrics``); while that has nothing
+        (tracking off or unavailable, or an older hub without the route) the per-epoch JSON
+        lines the job printed to its log."""
         if self.metrics_endpoint_available is not False:
             try:
                 body = self._get(f"/jobs/{job_id}/metrics")
                 self.metrics_endpoint_available = True
-                return JobMetrics(_metrics_from_api(body), source="mlflow")
+                points = _metrics_from_api(body)
+                if points:
+                    return JobMetrics(points, source="mlflow")
             except HubApiError as exc:
-                if exc.status not in (404, 405) or "job not found" in exc.detail.lower():
+                if exc.status == 404 and "job" in exc.detail.lower():
                     raise
-                self.metrics_endpoint_available = False
+                if exc.status in (404, 405):
+                    self.metrics_endpoint_available = False
+                elif exc.status != 503:
+                    raise
         logs = self.job_logs(job_id, tail_lines=10_000)
         return JobMetrics(parse_metric_lines(logs["text"]), source="logs")
 
@@ -274,25 +279,34 @@ class PortalClient(HubClient):
         result: Json = self.request("POST", f"/cluster/nodes/{node_id}/undrain")
         return result
 
-    # --- models (MLflow registry through the hub; issue 5) --------------------------------
+    # --- models (the company's MLflow registry, through the hub) ---------------------------
     def models(self) -> list[Json] | None:
-        """Registered models, or ``None`` while the hub has no models endpoint yet."""
+        """Registered models, or ``None`` when this hub has no model registry routes."""
         try:
-            body = self._get("/models")
+            body = self._get("/mlflow/registered-models")
         except HubApiError as exc:
-            if exc.status in (404, 405):
+            if exc.status in (404, 405) and "model" not in exc.detail.lower():
                 self.models_endpoint_available = False
                 return None
             raise
         self.models_endpoint_available = True
-        return list(body["items"] if isinstance(body, dict) else body)
+        return list(body)
 
-    def register_model(self, data: Json) -> Json:
-        result: Json = self.request("POST", "/models", json=data)
+    def model(self, name: str) -> Json:
+        result: Json = self._get(f"/mlflow/registered-models/{name}")
         return result
 
-    def promote_model(self, name: str, version: str, stage: str) -> Json:
+    def runs(self, **filters: Any) -> list[Json]:
+        return list(self._get("/mlflow/runs", **filters))
+
+    def register_model(self, name: str, run_id: str) -> Json:
         result: Json = self.request(
-            "POST", f"/models/{name}/versions/{version}/promote", json={"stage": stage}
+            "POST", f"/mlflow/registered-models/{name}/versions", json={"run_id": run_id}
+        )
+        return result
+
+    def set_alias(self, name: str, alias: str, version: str) -> Json:
+        result: Json = self.request(
+            "PUT", f"/mlflow/registered-models/{name}/aliases/{alias}", json={"version": version}
         )
         return result

@@ -65,7 +65,8 @@ def company_profile(company_id: int) -> None:
     st.caption(f"KSIC {company['industry_ksic']} · {company['business_registration_number']}")
     for contact in company.get("contacts") or []:
         st.write(
-            f"👤 {contact['name']} {contact.get('title') or ''} · {contact.get('email') or ''}"
+            f":material/person: {contact['name']} {contact.get('title') or ''} · "
+            f"{contact.get('email') or ''}"
         )
 
 
@@ -87,7 +88,7 @@ def assessment(case: Json) -> None:
                 x_title=t("assessment.dimension"),
                 y_title=t("assessment.score"),
             ),
-            use_container_width=True,
+            width="stretch",
         )
         for item in done:
             st.caption(

@@ -11,6 +11,8 @@ from portal.api_client import MetricPoint
 
 Json = dict[str, Any]
 FREE_COLOR = "#e9ecef"
+TIME_FORMAT = "%m/%d %H:%M"
+LEGEND = alt.Legend(orient="bottom", labelLimit=320, title=None)
 PALETTE = ["#1f6feb", "#e8590c", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#c2255c"]
 
 
@@ -20,9 +22,12 @@ def burn_down(rows: list[Json], *, x_title: str, y_title: str) -> alt.Chart:
         alt.Chart(frame)
         .mark_line(interpolate="step-after", point=True, color=PALETTE[0])
         .encode(
-            x=alt.X("at:T", title=x_title),
+            x=alt.X("at:T", title=x_title, axis=alt.Axis(format=TIME_FORMAT, labelAngle=0)),
             y=alt.Y("remaining:Q", title=y_title, scale=alt.Scale(zero=True)),
-            tooltip=[alt.Tooltip("at:T", title=x_title), alt.Tooltip("remaining:Q", title=y_title)],
+            tooltip=[
+                alt.Tooltip("at:T", title=x_title, format=TIME_FORMAT),
+                alt.Tooltip("remaining:Q", title=y_title),
+            ],
         )
         .properties(height=220)
     )
@@ -60,14 +65,14 @@ def gpu_grid(rows: list[Json], *, free_label: str, draining_label: str) -> alt.L
         y=alt.Y("node_label:N", title=None),
     )
     cells = base.mark_rect(stroke="white", strokeWidth=3, cornerRadius=4).encode(
-        color=alt.Color("holder:N", title=None, scale=alt.Scale(domain=domain, range=colors)),
+        color=alt.Color("holder:N", legend=LEGEND, scale=alt.Scale(domain=domain, range=colors)),
         opacity=alt.condition("datum.draining", alt.value(0.45), alt.value(1.0)),
         tooltip=["node:N", "gpu:N", "holder:N", "job_id:Q"],
     )
-    text = base.mark_text(fontSize=11, color="#212529").encode(
+    text = base.mark_text(fontSize=13, fontWeight="bold", color="white").encode(
         text=alt.Text("job_text:N"),
     )
-    return (cells + text).properties(height=max(90, 48 * frame["node"].nunique()))
+    return (cells + text).properties(height=alt.Step(56))
 
 
 def allocation_over_time(rows: list[Json], *, x_title: str, y_title: str) -> alt.Chart:
@@ -76,10 +81,10 @@ def allocation_over_time(rows: list[Json], *, x_title: str, y_title: str) -> alt
         alt.Chart(frame)
         .mark_area(interpolate="step-after", opacity=0.8)
         .encode(
-            x=alt.X("at:T", title=x_title),
+            x=alt.X("at:T", title=x_title, axis=alt.Axis(format=TIME_FORMAT, labelAngle=0)),
             y=alt.Y("gpus:Q", title=y_title, stack=True),
-            color=alt.Color("company:N", title=None, scale=alt.Scale(range=PALETTE)),
-            tooltip=["company:N", "at:T", "gpus:Q"],
+            color=alt.Color("company:N", legend=LEGEND, scale=alt.Scale(range=PALETTE)),
+            tooltip=["company:N", alt.Tooltip("at:T", format=TIME_FORMAT), "gpus:Q"],
         )
         .properties(height=220)
     )
@@ -96,7 +101,7 @@ def grouped_bars(
             x=alt.X(f"{x}:N", title=x_title, axis=alt.Axis(labelAngle=0, labelLimit=120)),
             xOffset=alt.XOffset(f"{group}:N"),
             y=alt.Y(f"{y}:Q", title=y_title),
-            color=alt.Color(f"{group}:N", title=None, scale=alt.Scale(range=PALETTE)),
+            color=alt.Color(f"{group}:N", legend=LEGEND, scale=alt.Scale(range=PALETTE)),
             tooltip=[f"{x}:N", f"{group}:N", alt.Tooltip(f"{y}:Q", format=",.1f")],
         )
         .properties(height=260)

@@ -20,6 +20,12 @@ def parse_dt(value: str | datetime | None) -> datetime | None:
     return moment
 
 
+def hub_local(value: str | datetime | None) -> datetime | None:
+    """Wall-clock time at the hub (naive, Asia/Seoul), as charts should show it."""
+    moment = parse_dt(value)
+    return None if moment is None else moment.astimezone(HUB_TZ).replace(tzinfo=None)
+
+
 def fmt_datetime(value: str | datetime | None, locale: str) -> str:
     moment = parse_dt(value)
     if moment is None:
@@ -52,7 +58,7 @@ def fmt_number(value: float | int | None, locale: str, digits: int = 0) -> str:
 def fmt_percent(fraction: float | None, locale: str, digits: int = 0) -> str:
     if fraction is None:
         return "—"
-    return f"{fraction * 100:,.{digits}f}%"
+    return f"{fraction * 100 + 0.0:,.{digits}f}%"
 
 
 def fmt_gpu_hours(value: float | None, locale: str) -> str:
@@ -81,3 +87,18 @@ def label(locale: str, group: str, value: str | None) -> str:
     key = f"{group}.{value}"
     text = translate(locale, key)
     return value if text == key else text
+
+
+def wait_text(locale: str, code: str | None, reason: str | None) -> str:
+    """Why a job waits. The scheduler explains in English: Korean screens show the translated
+    summary of its code instead, so no screen mixes languages."""
+    if locale == "en" and reason:
+        return reason
+    key = f"wait.{code or 'unknown'}"
+    text = translate(locale, key)
+    return text if text != key else translate(locale, "wait.unknown")
+
+
+def hub_note(locale: str, text: str | None) -> str:
+    """Free-text notes the hub writes in English (event reasons): shown on English screens."""
+    return text or "" if locale == "en" else ""

@@ -93,7 +93,7 @@ def _on_locale_change() -> None:
 
 def sidebar() -> None:
     with st.sidebar:
-        st.markdown(f"### 🏭 {t('app.title')}")
+        st.markdown(f"### :material/factory: {t('app.title')}")
         st.caption(t("app.subtitle"))
         current = locale()
         st.selectbox(

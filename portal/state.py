@@ -54,7 +54,7 @@ def sign_in(email: str, password: str) -> bool:
         hub.login(email, password)
         me = hub.me()
     except HubApiError as exc:
-        show_error(exc)
+        show_error(exc, signing_in=True)
         return False
     st.session_state["user"] = me
     if "locale_chosen" not in st.session_state:
@@ -69,9 +69,9 @@ def sign_out() -> None:
             del st.session_state[key]
 
 
-def show_error(exc: HubApiError) -> None:
+def show_error(exc: HubApiError, *, signing_in: bool = False) -> None:
     """The API's own message, never a traceback."""
-    if exc.status == 401:
+    if exc.status == 401 and not signing_in:
         st.session_state.pop("user", None)
         st.error(t("error.session_expired"))
         return

@@ -13,7 +13,7 @@ if __package__ in (None, ""):  # `streamlit run portal/streamlit_app.py` runs th
 from portal import navigation
 from portal.state import locale, t, user
 
-st.set_page_config(page_title="AX Hub", page_icon="🏭", layout="wide")
+st.set_page_config(page_title="AX Hub", page_icon=":material/factory:", layout="wide")
 navigation.sidebar()
 me = user()
 pages = navigation.pages_for(me["role"] if me else None, locale())

@@ -12,38 +12,41 @@ from portal.state import locale, t
 
 Json = dict[str, Any]
 
+# Material icons for markdown (tables and metrics show plain words: no emoji fonts needed).
 JOB_STATUS_ICON = {
-    "queued": "🕒",
-    "starting": "🚀",
-    "running": "▶️",
-    "succeeded": "✅",
-    "failed": "❌",
-    "cancelled": "⏹️",
-    "timed_out": "⏱️",
-    "preempted": "↩️",
-    "rejected": "⛔",
-}
-CASE_STATUS_ICON = {
-    "submitted": "📨",
-    "triaged": "🔎",
-    "in_progress": "🛠️",
-    "poc": "🧪",
-    "completed": "✅",
-    "rejected": "⛔",
-    "withdrawn": "↩️",
+    "queued": ":gray[:material/schedule:]",
+    "admitted": ":gray[:material/task_alt:]",
+    "starting": ":blue[:material/rocket_launch:]",
+    "running": ":blue[:material/play_circle:]",
+    "succeeded": ":green[:material/check_circle:]",
+    "failed": ":red[:material/error:]",
+    "cancelled": ":gray[:material/cancel:]",
+    "cancel_requested": ":gray[:material/cancel:]",
+    "timed_out": ":orange[:material/timer_off:]",
+    "preempted": ":orange[:material/undo:]",
+    "requeued": ":orange[:material/replay:]",
+    "rejected": ":red[:material/block:]",
+    "lost": ":red[:material/link_off:]",
 }
 
 
 def job_status(status: str) -> str:
-    return f"{JOB_STATUS_ICON.get(status, '')} {label(locale(), 'job_status', status)}"
+    return label(locale(), "job_status", status)
 
 
 def case_status(status: str) -> str:
-    return f"{CASE_STATUS_ICON.get(status, '')} {label(locale(), 'case_status', status)}"
+    return label(locale(), "case_status", status)
 
 
 def sla_flag(case: Json) -> str:
-    return f"🔴 {t('case.overdue')}" if analytics.is_overdue(case) else f"🟢 {t('case.on_time')}"
+    return t("case.overdue") if analytics.is_overdue(case) else t("case.on_time")
+
+
+def sla_badge(case: Json) -> str:
+    """The SLA flag for markdown: red when overdue."""
+    if analytics.is_overdue(case):
+        return f":red-badge[:material/alarm: {t('case.overdue')}]"
+    return f":green-badge[{t('case.on_time')}]"
 
 
 def jobs_table(jobs: list[Json], names: dict[int, str] | None = None, *, key: str) -> int | None:

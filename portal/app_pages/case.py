@@ -38,7 +38,7 @@ with tabs[0]:
         for comment in call(lambda: hub.comments(case["id"])) or []:
             internal = comment["visibility"] == "internal"
             with st.chat_message("assistant" if internal else "user"):
-                tag = f" · 🔒 {t('case.internal')}" if internal else ""
+                tag = f" · :orange-badge[:material/lock: {t('case.internal')}]" if internal else ""
                 st.caption(fmt_datetime(comment["created_at"], loc) + tag)
                 st.write(comment["body"])
         with st.form("comment", clear_on_submit=True):
@@ -74,7 +74,8 @@ with tabs[1]:
         size = fmt_number(item["size_bytes"] / 1024, loc, 1)
         a_cols = st.columns([4, 1])
         a_cols[0].write(
-            f"📎 {item['filename']} · {size} KB · {fmt_datetime(item['created_at'], loc)}"
+            f":material/attach_file: {item['filename']} · {size} KB · "
+            f"{fmt_datetime(item['created_at'], loc)}"
         )
         content = call(partial(hub.attachment_bytes, case["id"], item["id"]))
         if content is not None:

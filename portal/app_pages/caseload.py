@@ -43,5 +43,5 @@ if bars:
             x_title=t("caseload.consultant"),
             y_title=t("caseload.open"),
         ),
-        use_container_width=True,
+        width="stretch",
     )

@@ -36,7 +36,7 @@ if nodes:
         charts.gpu_grid(
             grid, free_label=t("cluster.free"), draining_label=t("cluster.draining_tag")
         ),
-        use_container_width=True,
+        width="stretch",
     )
 else:
     st.info(t("cluster.no_nodes"))
@@ -77,7 +77,7 @@ series = analytics.allocation_over_time(jobs, names, datetime.now(UTC))
 if series:
     st.altair_chart(
         charts.allocation_over_time(series, x_title=t("chart.time"), y_title=t("chart.gpus")),
-        use_container_width=True,
+        width="stretch",
     )
 else:
     st.info(t("common.empty"))

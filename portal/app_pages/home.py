@@ -7,6 +7,7 @@ from functools import partial
 import streamlit as st
 
 from portal import analytics, charts, widgets
+from portal.api_client import HubApiError
 from portal.formatting import fmt_datetime, fmt_gpu_hours, fmt_percent, label
 from portal.state import call, client, go, locale, require_user, t
 
@@ -37,7 +38,7 @@ if budget:
                 x_title=t("chart.time"),
                 y_title=t("chart.remaining_gpu_hours"),
             ),
-            use_container_width=True,
+            width="stretch",
         )
     if budget["grants"]:
         st.dataframe(
@@ -74,16 +75,30 @@ with right:
         go("app_pages/case.py", case_id=picked_case)
 
 st.subheader(t("home.latest_models"))
-models = call(hub.models)
+try:
+    models = hub.models()
+except HubApiError as exc:
+    models = []
+    st.caption(t("models.unavailable", detail=exc.detail))
 if models is None:
     st.info(t("models.not_available"))
-elif not models:
-    st.info(t("common.empty"))
-else:
+elif models:
     st.dataframe(
         [
-            {t("models.name"): m.get("name"), t("models.latest_version"): m.get("latest_version")}
+            {
+                t("models.name"): m["name"],
+                t("models.latest_version"): ", ".join(
+                    str(v.get("version")) for v in m.get("latest_versions") or []
+                )
+                or "—",
+                t("models.aliases"): ", ".join(
+                    f"{alias} → {version}" for alias, version in (m.get("aliases") or {}).items()
+                )
+                or "—",
+            }
             for m in models[:5]
         ],
         hide_index=True,
     )
+else:
+    st.info(t("models.none_short"))

@@ -38,7 +38,7 @@ with tab_board:
             st.markdown(f"**{widgets.case_status(stage)}** ({len(items)})")
             for case in items[:20]:
                 with st.container(border=True):
-                    flag = "🔴 " if analytics.is_overdue(case) else ""
+                    flag = widgets.sla_badge(case) + " " if analytics.is_overdue(case) else ""
                     st.markdown(f"{flag}**#{case['id']}** {case['title']}")
                     st.caption(
                         f"{names.get(case['company_id'], '')} · "

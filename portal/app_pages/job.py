@@ -8,7 +8,15 @@ from typing import Any
 import streamlit as st
 
 from portal import analytics, charts, widgets
-from portal.formatting import fmt_datetime, fmt_duration, fmt_gpu_hours, fmt_number, label
+from portal.formatting import (
+    fmt_datetime,
+    fmt_duration,
+    fmt_gpu_hours,
+    fmt_number,
+    hub_note,
+    label,
+    wait_text,
+)
 from portal.state import act, call, client, load, locale, require_user, selected, t
 
 me = require_user()
@@ -44,23 +52,24 @@ def live() -> None:
             t(
                 "job.waiting",
                 position=current.get("queue_position") or "—",
-                reason=current.get("wait_reason") or t("job.waiting_unknown"),
+                reason=wait_text(loc, current.get("wait_code"), current.get("wait_reason")),
             )
         )
         if current.get("estimated_start_at"):
             st.caption(
                 t("submit.estimated_start", at=fmt_datetime(current["estimated_start_at"], loc))
             )
-    elif current.get("status_reason"):
-        st.caption(current["status_reason"])
+    elif hub_note(loc, current.get("status_reason")):
+        st.caption(hub_note(loc, current.get("status_reason")))
 
     left, right = st.columns([2, 3])
     with left:
         st.markdown(f"#### {t('job.timeline')}")
         for event in call(lambda: hub.job_events(job_id)) or []:
-            reason = f" — {event['reason']}" if event.get("reason") else ""
+            note = hub_note(loc, event.get("reason"))
+            reason = f" — {note}" if note else ""
             st.markdown(
-                f"{widgets.JOB_STATUS_ICON.get(event['kind'], '•')} "
+                f"{widgets.JOB_STATUS_ICON.get(event['kind'], '-')} "
                 f"**{label(loc, 'job_event', event['kind'])}** "
                 f"· {fmt_datetime(event['at'], loc)}{reason}"
             )
@@ -72,7 +81,7 @@ def live() -> None:
                 charts.metrics(
                     metrics.points, step_title=t("chart.epoch"), value_title=t("chart.value")
                 ),
-                use_container_width=True,
+                width="stretch",
             )
             st.caption(t(f"job.metrics_source_{metrics.source}"))
         else:

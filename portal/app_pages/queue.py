@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from portal import analytics, charts, widgets
-from portal.formatting import fmt_datetime, fmt_number
+from portal.formatting import fmt_datetime, fmt_number, wait_text
 from portal.state import call, client, go, locale, require_user, t
 
 require_user()
@@ -35,7 +35,7 @@ if queued:
                 t("common.company"): names.get(j["company_id"], ""),
                 t("job.name"): j["name"],
                 t("job.gpus"): fmt_number(j["num_gpus"], loc, 2),
-                t("job.wait_reason"): j.get("wait_reason") or "—",
+                t("job.wait_reason"): wait_text(loc, j.get("wait_code"), j.get("wait_reason")),
                 t("job.estimated_start"): fmt_datetime(j.get("estimated_start_at"), loc),
             }
             for j in queued
@@ -80,7 +80,7 @@ if share:
             x_title=t("common.company"),
             y_title=t("chart.gpus"),
         ),
-        use_container_width=True,
+        width="stretch",
     )
 else:
     st.info(t("common.empty"))

@@ -55,5 +55,5 @@ st.altair_chart(
         x_title=t("common.company"),
         y_title=t("chart.gpu_hours"),
     ),
-    use_container_width=True,
+    width="stretch",
 )

@@ -32,7 +32,7 @@ st.dataframe(
             t("users.name"): u["full_name"],
             t("users.role"): t(f"role.{u['role']}"),
             t("common.company"): names.get(u["company_id"], "—") if u["company_id"] else "—",
-            t("users.active"): "✅" if u["is_active"] else "—",
+            t("users.active"): t("common.yes") if u["is_active"] else t("common.no"),
             t("users.last_login"): fmt_datetime(u.get("last_login_at"), loc),
         }
         for u in users

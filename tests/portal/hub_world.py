@@ -70,8 +70,9 @@ class HubWorld:
         return hub
 
 
-def build_engine_and_settings(tmp: Path) -> tuple[Engine, Settings]:
-    engine = build_engine("sqlite://")
+def build_engine_and_settings(tmp: Path, *, file_db: bool = False) -> tuple[Engine, Settings]:
+    """In-memory SQLite for AppTest; a file (real locking) when a scheduler thread shares it."""
+    engine = build_engine(f"sqlite:///{tmp / 'hub.db'}" if file_db else "sqlite://")
     metadata.create_all(engine)
     settings = Settings(
         environment=Environment.test,
