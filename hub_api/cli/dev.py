@@ -1,8 +1,9 @@
 """``axhub dev up``: the whole hub on one machine, supervised until Ctrl-C.
 
 Starts a local Ray cluster with simulated GPUs of two types on two raylets (head: 4 × "A100",
-second raylet: 4 × "L40S"), hub_api and the scheduler service; stops them all on exit. Each
-raylet gets its own dashboard-agent port, or job submission and logs break ("No available
+second raylet: 4 × "L40S"), a lean MLflow server (one workspace per company, basic auth,
+SQLite + artifacts under data/mlflow), hub_api and the scheduler service; stops them all on
+exit. Each raylet gets its own dashboard-agent port, or job submission and logs break ("No available
 agent to submit job"; see ../shared/stack-notes.md).
 """
 
@@ -21,6 +22,9 @@ from typing import Annotated
 
 import httpx
 import typer
+
+from hub_api.core.config import DEFAULT_MLFLOW_ADMIN_PASSWORD
+from hub_api.tracking import server as mlflow_server
 
 app = typer.Typer(help="Run the whole hub locally.", no_args_is_help=True)
 
@@ -79,6 +83,33 @@ def wait_http(url: str, *, timeout_s: float, what: str) -> None:
     raise RuntimeError(f"{what} did not answer at {url} within {timeout_s:.0f} s")
 
 
+def http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def mlflow_command(env: dict[str, str], *, port: int) -> tuple[list[str], dict[str, str]]:
+    """The lean local MLflow server (see ``hub_api.tracking.server``) and its environment."""
+    root = Path(env.get("HUB_DATA_DIR", "data")) / "mlflow"
+    layout = mlflow_server.local_layout(root)
+    config = mlflow_server.write_auth_config(
+        root / "auth.ini",
+        auth_database_uri=layout["auth_database_uri"],
+        admin_username=env.get("HUB_MLFLOW_ADMIN_USERNAME", "admin"),
+    )
+    password = env.get("HUB_MLFLOW_ADMIN_PASSWORD", DEFAULT_MLFLOW_ADMIN_PASSWORD)
+    command = mlflow_server.server_command(
+        mlflow_bin=mlflow_server.mlflow_executable(BIN),
+        host="127.0.0.1",
+        port=port,
+        backend_store_uri=layout["backend_store_uri"],
+        artifacts_destination=layout["artifacts_destination"],
+    )
+    return command, mlflow_server.server_env(env, auth_config_path=config, admin_password=password)
+
+
 def ray_is_up(dashboard_port: int) -> bool:
     try:
         return httpx.get(f"http://127.0.0.1:{dashboard_port}/api/version", timeout=2).is_success
@@ -95,20 +126,25 @@ def up(
         int, typer.Option(help="Dashboard agent port of the head; the worker uses the next one")
     ] = 52365,
     with_ray: Annotated[bool, typer.Option(help="Start the local Ray cluster")] = True,
+    mlflow_port: int = 5000,
+    with_mlflow: Annotated[bool, typer.Option(help="Start the local MLflow server")] = True,
 ) -> None:
-    """Start Ray (simulated GPUs), hub_api and the scheduler; Ctrl-C stops everything."""
+    """Start Ray (simulated GPUs), MLflow, hub_api and the scheduler; Ctrl-C stops everything."""
     env = os.environ | {
         "HUB_RAY_ADDRESS": f"http://127.0.0.1:{dashboard_port}",
         # job entrypoints run `python …` from the raylets' PATH: make it this virtualenv's
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
+    if with_mlflow:
+        env.setdefault("HUB_MLFLOW_TRACKING_URI", f"http://127.0.0.1:{mlflow_port}")
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
     logs = Path(env.get("HUB_DATA_DIR", "data")) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
 
-    def launch(name: str, command: list[str]) -> None:
+    def launch(name: str, command: list[str], own_env: dict[str, str] | None = None) -> None:
         out = (logs / f"{name}.log").open("ab")
-        processes.append((name, subprocess.Popen(command, env=env, stdout=out, stderr=out)))
+        process = subprocess.Popen(command, env=own_env or env, stdout=out, stderr=out)
+        processes.append((name, process))
 
     def shutdown() -> None:
         for name, process in reversed(processes):
@@ -142,12 +178,20 @@ def up(
                         timeout_s=120,
                         what="Ray dashboard",
                     )
+        if with_mlflow and http_ok(f"http://127.0.0.1:{mlflow_port}/health"):
+            typer.echo(f"using the MLflow server already answering on :{mlflow_port}")
+        elif with_mlflow:
+            typer.echo("starting MLflow: a workspace per company, basic auth, data/mlflow")
+            launch("mlflow", *mlflow_command(env, port=mlflow_port))
+            mlflow_server.wait_ready(f"http://127.0.0.1:{mlflow_port}", timeout_s=180)
         launch("hub-api", [axhub, "serve", "--host", "127.0.0.1", "--port", str(api_port)])
         wait_http(f"http://127.0.0.1:{api_port}/api/v1/health/ready", timeout_s=60, what="hub_api")
         launch("scheduler", [axhub, "scheduler", "run"])
         typer.echo(f"hub_api      http://127.0.0.1:{api_port}/docs")
         if with_ray:
             typer.echo(f"Ray          http://127.0.0.1:{dashboard_port}")
+        if with_mlflow:
+            typer.echo(f"MLflow       {env['HUB_MLFLOW_TRACKING_URI']} (user: admin)")
         typer.echo(f"logs         {logs}/")
         typer.echo("Ctrl-C stops everything.")
         while all(process.poll() is None for _, process in processes):
