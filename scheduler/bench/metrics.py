@@ -3,10 +3,8 @@
 - ``utilization``: allocated GPU-seconds / (capacity x makespan).
 - ``jain_fairness``: Jain's index over tenants of x = R / F, where over the intervals in
   which the tenant had jobs waiting, R integrates the GPUs it held and F its weighted
-  max-min fair share. The share is water-filled by grant weight over the GPUs of every
-  tenant's unfinished jobs, respecting GPU types: progressive filling in quanta of 1/4 GPU,
-  always to the tenant with the lowest share/weight that can still use a free GPU of a type
-  its jobs allow (its most type-constrained demand first, on the type with most room).
+  (by grant) max-min fair share of the GPUs its unfinished jobs can use: progressive
+  filling with whole jobs that respects GPU types and job shapes (``FairnessAccumulator``).
 - ``max_finish_time_fairness``: Themis' rho: worst tenant's mean JCT divided by its mean JCT
   when run alone on an equal slice (capacity / tenants) of the cluster; the alone run is a
   fluid FIFO list schedule (a job of g GPUs on slice s runs duration x max(1, g / s)).
@@ -18,6 +16,7 @@ import heapq
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from scheduler.sim.simulator import SimResult
 from scheduler.sim.trace import TraceJob
@@ -53,13 +52,40 @@ def water_fill(
     return share
 
 
-class FairnessAccumulator:
-    """Integrates received GPUs vs water-filled fair share while a tenant has jobs waiting."""
+Shape = tuple[str, tuple[str, ...], float]  # (tenant, allowed GPU types; () = any, GPUs)
 
-    def __init__(self, capacity_by_type: Mapping[str, float], weight: Mapping[str, float]) -> None:
-        self.capacity_by_type = dict(capacity_by_type)
-        self.capacity = sum(capacity_by_type.values())
-        self.quantum = max(0.25, self.capacity / 400.0)
+
+@dataclass(slots=True)
+class _Jobs:
+    """``count`` unfinished jobs of one tenant and shape; ``nodes`` = indices they may use."""
+
+    gpus: float
+    types: tuple[str, ...]
+    nodes: list[int]
+    count: int
+
+
+class FairnessAccumulator:
+    """Integrates received GPUs vs fair share while a tenant has jobs waiting.
+
+    The fair share of each moment is a weighted max-min allocation of the cluster to the
+    tenants' unfinished (waiting + running) jobs that respects what those jobs can use:
+    progressive filling with whole jobs, as DRF's (Ghodsi et al., NSDI 2011) discrete
+    algorithm — the tenant with the lowest share / weight (ties: lowest share / weight
+    after its next job, then tenant id) gets its smallest job that still fits on one node
+    of a GPU type the job allows (a fraction shares one device, a whole-GPU job takes whole
+    devices of one node, best fit); a tenant none of whose jobs fits any more is saturated.
+    A tenant whose only job needs all 8 GPUs of an 8-GPU node thus gets 8 or nothing,
+    never a fraction of it.
+
+    Per tenant over the whole run: x = sum of GPUs held / sum of fair share, both integrated
+    over the intervals in which the tenant had a job waiting; Jain's index over the tenants
+    with a positive fair-share integral.
+    """
+
+    def __init__(self, nodes: Sequence[tuple[str, int]], weight: Mapping[str, float]) -> None:
+        self.nodes = sorted((t, int(n)) for t, n in nodes)
+        self.capacity = float(sum(n for _, n in self.nodes))
         self.weight = dict(weight)
         self.received: dict[str, float] = defaultdict(float)
         self.fair: dict[str, float] = defaultdict(float)
@@ -69,7 +95,7 @@ class FairnessAccumulator:
         t0: float,
         t1: float,
         alloc: Mapping[str, float],
-        demand: Mapping[tuple[str, tuple[str, ...]], float],
+        demand: Mapping[Shape, int],
         waiting: set[str],
     ) -> None:
         if not waiting:
@@ -80,41 +106,72 @@ class FairnessAccumulator:
             self.received[c] += alloc.get(c, 0.0) * dt
             self.fair[c] += share.get(c, 0.0) * dt
 
-    def fair_shares(self, demand: Mapping[tuple[str, tuple[str, ...]], float]) -> dict[str, float]:
-        """Type-constrained weighted max-min shares by progressive filling."""
-        free = dict(self.capacity_by_type)
-        classes: dict[str, list[tuple[int, tuple[str, ...], float]]] = defaultdict(list)
-        for (tenant, types), gpus in demand.items():
-            if gpus > 1e-9:
-                usable = tuple(t for t in (types or tuple(free)) if t in free)
-                if usable:
-                    classes[tenant].append((len(usable), usable, gpus))
+    def fair_shares(self, demand: Mapping[Shape, int]) -> dict[str, float]:
+        """Weighted max-min shares by progressive filling with whole jobs (see class doc)."""
+        m = 1000  # milli-GPU units, as the core
+        whole = [n for _, n in self.nodes]  # free whole devices per node
+        partial: list[list[int]] = [[] for _ in self.nodes]  # free milli of opened devices
+        by_type: dict[str, list[int]] = defaultdict(list)
+        for i, (t, _) in enumerate(self.nodes):
+            by_type[t].append(i)
+        every = list(range(len(self.nodes)))
+        shapes: dict[str, list[_Jobs]] = defaultdict(list)
+        for (tenant, types, gpus), count in demand.items():
+            if count > 0 and gpus > 0:
+                idx = sorted({i for t in types for i in by_type.get(t, ())}) if types else every
+                if idx:
+                    shapes[tenant].append(_Jobs(gpus, types, idx, count))
         share: dict[str, float] = defaultdict(float)
-        heap = []
-        for tenant, parts in classes.items():
-            parts.sort()
-            heap.append((0.0, tenant))
+        heap: list[tuple[float, float, str]] = []
+        for tenant, parts in shapes.items():
+            parts.sort(key=lambda p: (p.gpus, len(p.nodes), p.types))  # smallest job first
+            w = self.weight.get(tenant, 0.0) or 1e-12
+            heap.append((0.0, parts[0].gpus / w, tenant))
         heapq.heapify(heap)
-        q = self.quantum
+
+        def place(gpus: float, idx: list[int]) -> bool:
+            if gpus < 1:
+                need = round(gpus * m)
+                best = None  # (free milli, node, device) of the fullest opened device that fits
+                for i in idx:
+                    for d, free in enumerate(partial[i]):
+                        if free >= need and (best is None or free < best[0]):
+                            best = (free, i, d)
+                if best is not None:
+                    partial[best[1]][best[2]] -= need
+                    return True
+                cand = [i for i in idx if whole[i] > 0]
+                if not cand:
+                    return False
+                i = min(cand, key=lambda k: (whole[k], k))
+                whole[i] -= 1
+                partial[i].append(m - need)
+                return True
+            k = math.ceil(gpus - 1e-9)
+            cand = [i for i in idx if whole[i] >= k]
+            if not cand:
+                return False
+            i = min(cand, key=lambda n: (whole[n], n))
+            whole[i] -= k
+            return True
+
         while heap:
-            _, tenant = heapq.heappop(heap)
-            parts = classes[tenant]
-            got = False
-            for k, (n, types, left) in enumerate(parts):
-                t = max(types, key=lambda x: free[x])
-                if free[t] <= 1e-9:
-                    continue
-                amount = min(q, left, free[t])
-                free[t] -= amount
-                share[tenant] += amount
-                parts[k] = (n, types, left - amount)
-                if left - amount <= 1e-9:
-                    parts.pop(k)
-                got = True
-                break
-            if got and parts:
-                heapq.heappush(heap, (share[tenant] / self.weight.get(tenant, 1.0), tenant))
-        return share
+            _, _, tenant = heapq.heappop(heap)
+            parts = shapes[tenant]
+            while parts and not place(parts[0].gpus, parts[0].nodes):
+                parts.pop(0)  # capacity only shrinks: this shape will never fit again
+            if not parts:
+                continue  # saturated
+            part = parts[0]
+            share[tenant] += part.gpus
+            part.count -= 1
+            if part.count == 0:
+                parts.pop(0)
+            if parts:
+                w = self.weight.get(tenant, 0.0) or 1e-12
+                nxt = parts[0].gpus
+                heapq.heappush(heap, (share[tenant] / w, (share[tenant] + nxt) / w, tenant))
+        return dict(share)
 
     def jain(self) -> float:
         xs = [max(0.0, self.received[c]) / f for c, f in self.fair.items() if f > 1e-9]

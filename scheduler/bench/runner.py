@@ -86,13 +86,12 @@ def run_policy(
             grants[j.tenant] += 10.0 * j.num_gpus * j.time_limit_s
     else:
         grants = defaultdict(float, {c: d * grant_fraction for c, d in demand.items()})
-    weights = dict(demand)  # grants are proportional to demand: fair share weight by grant
+    weights = dict(grants)  # fair-share weight = grant (policy quotas and the metric alike)
     quotas = make_quotas(nodes, weights)
-    capacity_by_type: dict[str, float] = defaultdict(float)
-    for n in nodes:
-        capacity_by_type[n.gpu_type] += n.gpu_count
     total_w = sum(weights.values()) or 1.0
-    fairness = FairnessAccumulator(capacity_by_type, {c: w / total_w for c, w in weights.items()})
+    fairness = FairnessAccumulator(
+        [(n.gpu_type, n.gpu_count) for n in nodes], {c: w / total_w for c, w in weights.items()}
+    )
     replay_jobs = with_true_limits(jobs) if policy.oracle_limits else list(jobs)
     config = SimConfig(policy.settings, dict(grants), quotas, checkpoint_interval_s)
     result = simulate(replay_jobs, nodes, config, fairness)

@@ -28,10 +28,10 @@ from scheduler.core.model import (
 )
 from scheduler.sim.trace import TraceJob
 
-# (t0, t1, allocated GPUs per tenant, demand GPUs per (tenant, allowed GPU types; () = any),
-#  tenants with waiting jobs)
+# (t0, t1, allocated GPUs per tenant, unfinished (waiting + running) jobs counted per shape
+#  (tenant, allowed GPU types; () = any, GPUs per job), tenants with waiting jobs)
 Allocation = Mapping[str, float]
-Demand = Mapping[tuple[str, tuple[str, ...]], float]
+Demand = Mapping[tuple[str, tuple[str, ...], float], int]
 IntervalObserver = Callable[[float, float, Allocation, Demand, set[str]], None]
 
 
@@ -109,7 +109,7 @@ class _Simulation:
         self.charged: dict[str, float] = defaultdict(float)
         self.usage: dict[str, float] = defaultdict(float)
         self.alloc: dict[str, float] = defaultdict(float)
-        self.demand: dict[tuple[str, tuple[str, ...]], float] = defaultdict(float)
+        self.demand: dict[tuple[str, tuple[str, ...], float], int] = defaultdict(int)
         self.waiting: dict[str, int] = defaultdict(int)
         self.allocated_gpu_s = 0.0
         self.lost_gpu_s = 0.0
@@ -205,7 +205,7 @@ class _Simulation:
             rec.status, rec.reason = "rejected", rej.reason
             del self.pending[rej.job_id]
             self.waiting[rec.job.tenant] -= 1
-            self.demand[rec.job.tenant, rec.job.gpu_types] -= rec.job.num_gpus
+            self.demand[rec.job.tenant, rec.job.gpu_types, rec.job.num_gpus] -= 1
         for pre in result.preemptions:
             self.executor.stop(pre.job_id, pre.reason)
         for start in result.starts:
@@ -230,10 +230,10 @@ class _Simulation:
                 rec.attained_gpu_s += run.num_gpus * ran
                 rec.remaining_work_s -= ran
                 rec.status, rec.finish_s = "completed", self.now
-                self.demand[run.company_id, rec.job.gpu_types] -= run.num_gpus
+                self.demand[run.company_id, rec.job.gpu_types, run.num_gpus] -= 1
             while arrivals < len(self.jobs) and self.jobs[arrivals].submit_s <= self.now:
                 rec = self.records[self.jobs[arrivals].job_id]
-                self.demand[rec.job.tenant, rec.job.gpu_types] += rec.job.num_gpus
+                self.demand[rec.job.tenant, rec.job.gpu_types, rec.job.num_gpus] += 1
                 self._enqueue(rec)
                 arrivals += 1
             if self.pending:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from scheduler.bench.__main__ import main
-from scheduler.bench.metrics import alone_mean_jct, percentile, water_fill
+from scheduler.bench.metrics import FairnessAccumulator, alone_mean_jct, percentile, water_fill
 from scheduler.bench.runner import BENCH_POLICIES, DEFAULT_POLICY, run_policy
 from scheduler.core import PolicySettings
 from scheduler.executors.base import Executor
@@ -106,6 +106,35 @@ def test_metric_helpers() -> None:
     share = water_fill(10, {"a": 2, "b": 20, "c": 20}, {"a": 1, "b": 1, "c": 2})
     assert share == pytest.approx({"a": 2, "b": 8 / 3, "c": 16 / 3})
     assert alone_mean_jct([_job("x", 0, 100, 2, "a")], slice_gpus=1) == pytest.approx(200)
+
+
+def test_fair_share_respects_job_shapes_and_gpu_types() -> None:
+    # one 8-GPU node of type A: b's 1-GPU job goes first (lower share after its job), so
+    # a's only job (all 8 GPUs) no longer fits — a gets nothing, not a fraction of the node
+    acc = FairnessAccumulator([("A", 8)], {"a": 0.5, "b": 0.5})
+    assert acc.fair_shares({("a", ("A",), 8.0): 1, ("b", (), 1.0): 10}) == {"b": 8.0}
+    # a second node of type B that only b's jobs may use: a's 8-GPU job now fits
+    acc = FairnessAccumulator([("A", 8), ("B", 2)], {"a": 0.5, "b": 0.5})
+    shares = acc.fair_shares({("a", ("A",), 8.0): 1, ("b", (), 1.0): 10})
+    assert shares == {"a": 8.0, "b": 2.0}
+    # fractions share one device; demand caps the share; weights split the rest 3:1
+    acc = FairnessAccumulator([("A", 1), ("B", 4)], {"a": 0.75, "b": 0.25})
+    shares = acc.fair_shares(
+        {("a", ("A",), 0.5): 3, ("b", ("A",), 0.5): 1, ("a", ("B",), 1.0): 9, ("b", (), 1.0): 9}
+    )
+    assert shares == {"a": 0.5 + 3.0, "b": 0.5 + 1.0}
+
+
+def test_jain_integrates_each_tenant_over_its_waiting_intervals() -> None:
+    acc = FairnessAccumulator([("A", 4)], {"a": 0.5, "b": 0.5})
+    four = {("a", (), 1.0): 4, ("b", (), 1.0): 4}  # fair shares: 2 and 2
+    acc(0, 10, {"a": 4.0}, four, {"b"})  # a runs 4, none waiting; b waits with nothing
+    acc(10, 20, {"a": 2.0, "b": 2.0}, four, {"a", "b"})  # both wait, both at their share
+    acc(20, 30, {"b": 4.0}, {("b", (), 1.0): 4}, set())  # nobody waits: not counted
+    # a: 20 / 20 = 1; b: (0 + 20) / (20 + 20) = 0.5; Jain = 1.5^2 / (2 * 1.25) = 0.9
+    assert acc.received == {"a": 20.0, "b": 20.0}
+    assert acc.fair == {"a": 20.0, "b": 40.0}
+    assert acc.jain() == pytest.approx(0.9)
 
 
 def test_bench_cli_writes_json_and_plot(tmp_path: Path) -> None:
