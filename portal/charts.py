@@ -22,7 +22,11 @@ def burn_down(rows: list[Json], *, x_title: str, y_title: str) -> alt.Chart:
         alt.Chart(frame)
         .mark_line(interpolate="step-after", point=True, color=PALETTE[0])
         .encode(
-            x=alt.X("at:T", title=x_title, axis=alt.Axis(format=TIME_FORMAT, labelAngle=0)),
+            x=alt.X(
+                "at:T",
+                title=x_title,
+                axis=alt.Axis(format=TIME_FORMAT, labelAngle=0, tickCount=6, labelOverlap=True),
+            ),
             y=alt.Y("remaining:Q", title=y_title, scale=alt.Scale(zero=True)),
             tooltip=[
                 alt.Tooltip("at:T", title=x_title, format=TIME_FORMAT),
@@ -81,7 +85,11 @@ def allocation_over_time(rows: list[Json], *, x_title: str, y_title: str) -> alt
         alt.Chart(frame)
         .mark_area(interpolate="step-after", opacity=0.8)
         .encode(
-            x=alt.X("at:T", title=x_title, axis=alt.Axis(format=TIME_FORMAT, labelAngle=0)),
+            x=alt.X(
+                "at:T",
+                title=x_title,
+                axis=alt.Axis(format=TIME_FORMAT, labelAngle=0, tickCount=6, labelOverlap=True),
+            ),
             y=alt.Y("gpus:Q", title=y_title, stack=True),
             color=alt.Color("company:N", legend=LEGEND, scale=alt.Scale(range=PALETTE)),
             tooltip=["company:N", alt.Tooltip("at:T", format=TIME_FORMAT), "gpus:Q"],

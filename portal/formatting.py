@@ -64,7 +64,8 @@ def fmt_percent(fraction: float | None, locale: str, digits: int = 0) -> str:
 def fmt_gpu_hours(value: float | None, locale: str) -> str:
     if value is None:
         return "—"
-    return translate(locale, "unit.gpu_hours", value=fmt_number(value, locale, 1))
+    digits = 2 if abs(value) < 10 else 1
+    return translate(locale, "unit.gpu_hours", value=fmt_number(value, locale, digits))
 
 
 def fmt_duration(seconds: float | None, locale: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from portal import case_staff, widgets
-from portal.formatting import fmt_datetime, fmt_number, label
+from portal.formatting import fmt_date, fmt_datetime, fmt_number, label
 from portal.state import act, call, client, load, locale, require_user, selected, t
 
 me = require_user()
@@ -23,7 +23,7 @@ cols = st.columns(4)
 cols[0].metric(t("case.status"), widgets.case_status(case["status"]))
 cols[1].metric(t("case.service_type"), label(loc, "service_type", case["service_type"]))
 cols[2].metric(t("case.sla"), widgets.sla_flag(case))
-cols[3].metric(t("case.created_at"), fmt_datetime(case["created_at"], loc))
+cols[3].metric(t("case.created_at"), fmt_date(case["created_at"], loc))
 st.write(case["description"])
 
 tab_names = [t("case.tab_activity"), t("case.tab_attachments")]

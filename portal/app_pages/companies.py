@@ -59,7 +59,7 @@ with st.form("new_company", clear_on_submit=True):
         t("company.region"), REGIONS, format_func=lambda r: label(loc, "region", r), key="co_region"
     )
     cols = st.columns(3)
-    ksic = cols[0].text_input(t("company.ksic"), placeholder="C29", key="co_ksic")
+    ksic = cols[0].text_input(t("company.ksic"), placeholder="29229", key="co_ksic")
     employees = cols[1].number_input(
         t("company.employees"), min_value=1, value=50, key="co_employees"
     )

@@ -35,6 +35,8 @@ if top[4].button(t("job.refresh"), icon=":material/refresh:", key="job_refresh")
 @st.fragment(run_every=3 if active else None)
 def live() -> None:
     current = call(lambda: hub.job(job_id)) or job
+    if active and current["status"] not in analytics.ACTIVE_JOB_STATUSES:
+        st.rerun()  # the whole page: its actions (cancel) change with the status
     cols = st.columns(4)
     cols[0].metric(t("job.status"), widgets.job_status(current["status"]))
     cols[1].metric(

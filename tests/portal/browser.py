@@ -164,13 +164,12 @@ class Browser:
         element.click()
         self.settled()
 
-    def nav(self, url_path: str) -> None:
-        """Follow a sidebar link (client-side, so the session and its login stay)."""
-        link = self.wait().until(
-            ec.element_to_be_clickable(
-                (By.CSS_SELECTOR, f'[data-testid="stSidebarNav"] a[href$="/{url_path}"]')
-            )
+    def nav(self, title: str) -> None:
+        """Follow a sidebar link by its title (client-side: the session and login stay)."""
+        xpath = (
+            f'//*[@data-testid="stSidebarNav"]//a[.//span[normalize-space(.)={_literal(title)}]]'
         )
+        link = self.wait().until(ec.element_to_be_clickable((By.XPATH, xpath)))
         link.click()
         self.settled()
 
@@ -186,6 +185,11 @@ class Browser:
             "return Math.max(m ? m.scrollHeight : 0, document.body.scrollHeight);"
         )
         self.driver.set_window_size(1440, min(max(int(height) + 40, 900), 2600))
+        self.driver.execute_script(
+            "window.scrollTo(0, 0);"
+            "const m = document.querySelector('[data-testid=\"stMain\"]');"
+            "if (m) { m.scrollTo(0, 0); }"
+        )
         time.sleep(0.6)
         self.driver.save_screenshot(str(path))
         self.driver.set_window_size(1440, 1000)

@@ -73,6 +73,7 @@ def test_dates_numbers_and_durations_per_locale() -> None:
     assert fmt_date("2026-03-05", "en") == "5 Mar 2026"
     assert fmt_gpu_hours(1234.56, "ko") == "1,234.6 GPU시간"
     assert fmt_gpu_hours(1234.56, "en") == "1,234.6 GPU-h"
+    assert fmt_gpu_hours(0.0086, "en") == "0.01 GPU-h"
     assert fmt_duration(3725, "ko") == "1시간 2분"
     assert fmt_duration(65, "en") == "1 min 5 s"
 
