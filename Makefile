@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HUB_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: help install up api db seed test test-fast lint format typecheck bench clean
+.PHONY: help install up api db seed test test-fast lint format typecheck bench clean helm
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ seed: db ## Load demo companies and users (idempotent)
 up: seed ## Install everything and run the local hub (Ray with simulated GPUs, API, scheduler) with demo data
 	$(BIN)/axhub dev up
 
-test: install ## Run the whole test suite (SQLite and PostgreSQL at 127.0.0.1:5432)
+test: install helm ## Run the whole test suite (SQLite and PostgreSQL at 127.0.0.1:5432)
 	$(BIN)/pytest
 
 test-fast: install ## Tests without the slow and PostgreSQL ones
@@ -45,6 +45,12 @@ lint: install ## ruff (lint + format check) and mypy
 format: install ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+helm: ## Put a helm binary into .tools/bin (for tests/helm; via ../shared/tools/get-helm)
+	@if [ -x .tools/bin/helm ]; then :; \
+	elif [ -f ../shared/tools/get-helm ]; then \
+		bash ../shared/tools/get-helm .tools/bin || echo "helm could not be fetched: tests/helm will be skipped" >&2; \
+	else echo "../shared/tools/get-helm not found: tests/helm will be skipped" >&2; fi
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -o requirements.lock

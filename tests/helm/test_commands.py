@@ -1,0 +1,109 @@
+"""Every command line the chart runs exists in the installed programs (a renamed CLI option
+would otherwise surface only as a crash loop in the cluster)."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+
+from hub_api.cli.main import app
+from hub_api.tracking.server import server_command, write_auth_config
+from tests.helm.conftest import CHART, REPO, Helm
+
+GPU = CHART / "ci" / "gpu-cluster-values.yaml"
+
+
+def _source(package: str, relative: str) -> str:
+    """A file of an installed package, read without importing the package (seconds each)."""
+    spec = importlib.util.find_spec(package)
+    assert spec is not None, package
+    assert spec.origin is not None, package
+    return (Path(spec.origin).parent / relative).read_text()
+
+
+def _commands(helm: Helm) -> dict[str, list[str]]:
+    docs: list[dict[str, Any]] = helm.template(GPU).docs
+    commands = {}
+    for doc in docs:
+        if doc["kind"] in {"Deployment", "StatefulSet", "Job"}:
+            for container in doc["spec"]["template"]["spec"]["containers"]:
+                if "command" in container:
+                    commands[container["name"]] = container["command"]
+    return commands
+
+
+def _flags(command: list[str]) -> list[str]:
+    return [arg for arg in command if arg.startswith("--")]
+
+
+@pytest.mark.parametrize(
+    ("container", "path"),
+    [("api", ["serve"]), ("scheduler", ["scheduler", "run"]), ("migrate", ["db", "upgrade"])],
+)
+def test_axhub_commands_and_options_exist(helm: Helm, container: str, path: list[str]) -> None:
+    command = _commands(helm)[container]
+    assert command[: 1 + len(path)] == ["axhub", *path]
+    click_command: Any = typer.main.get_command(app)
+    for name in path:
+        click_command = click_command.commands[name]
+    known = {opt for param in click_command.params for opt in param.opts + param.secondary_opts}
+    assert set(_flags(command)) <= known
+
+
+def test_mlflow_server_options_exist(helm: Helm) -> None:
+    command = _commands(helm)["mlflow"]
+    assert command[:2] == ["mlflow", "server"]
+    # Importing mlflow.cli takes seconds: read the parameters of its `server` function instead
+    # (click passes `--allowed-hosts` as `allowed_hosts`).
+    tree = ast.parse(_source("mlflow", "cli/__init__.py"))
+    (server,) = [
+        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "server"
+    ]
+    params = {arg.arg for arg in server.args.args + server.args.kwonlyargs}
+    missing = [f for f in _flags(command) if f.removeprefix("--").replace("-", "_") not in params]
+    assert missing == []
+
+
+def test_streamlit_options_exist_and_the_app_is_where_the_chart_runs_it(helm: Helm) -> None:
+    command = _commands(helm)["portal"]
+    assert command[:2] == ["streamlit", "run"]
+    assert (REPO / command[2]).is_file()  # the image's working directory is the repo root
+    source = _source("streamlit", "config.py")
+    missing = [flag for flag in _flags(command) if f'"{flag.removeprefix("--")}"' not in source]
+    assert missing == []
+
+
+def _ini_pairs(text: str) -> set[tuple[str, str]]:
+    return {
+        (key.strip(), value.strip())
+        for key, _, value in (line.partition(" = ") for line in text.splitlines())
+        if value
+    }
+
+
+def test_mlflow_runs_as_the_hub_starts_it_locally(helm: Helm, tmp_path: Path) -> None:
+    """Same flags and auth settings as ``hub_api.tracking.server`` (workspaces + basic-auth,
+    served artifacts, lean), so the tenancy the integration tests prove holds in the cluster."""
+    local = server_command(
+        mlflow_bin="mlflow",
+        host="h",
+        port=1,
+        backend_store_uri="b",
+        artifacts_destination="a",
+        allowed_hosts="x",
+    )
+    assert set(_flags(local)) <= set(_flags(_commands(helm)["mlflow"]))
+    docs = helm.template(GPU).docs
+    (auth,) = [
+        d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-auth")
+    ]
+    local_ini = write_auth_config(tmp_path / "a.ini", auth_database_uri="x", admin_username="admin")
+    policy = {"default_permission", "grant_default_workspace_access", "authorization_function"}
+    wanted = {pair for pair in _ini_pairs(local_ini.read_text()) if pair[0] in policy}
+    assert len(wanted) == len(policy)
+    assert wanted <= _ini_pairs(auth["data"]["basic_auth.ini"])
