@@ -17,6 +17,7 @@ from hub_api.health.routes import router as health_router
 from hub_api.jobs.routes import router as jobs_router
 from hub_api.models.routes import router as models_router
 from hub_api.notifications.routes import router as notifications_router
+from hub_api.ops.routes import router as ops_router
 from hub_api.users.routes import router as users_router
 
 api_router = APIRouter(prefix=API_PREFIX)
@@ -37,5 +38,6 @@ for router in (
     assessments_router,
     grants_router,
     notifications_router,
+    ops_router,
 ):
     api_router.include_router(router)

@@ -14,6 +14,8 @@ from hub_api.core.errors import install_error_handlers
 from hub_api.core.logging import configure_logging
 from hub_api.core.ratelimit import LoginRateLimiter
 from hub_api.notifications.mailer import install_email_outbox
+from hub_api.ops.config import get_ops_settings
+from hub_api.ops.metrics import install_metrics
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -44,5 +46,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     install_error_handlers(app)
     install_email_outbox(app)
+    install_metrics(app, settings=settings, ops=get_ops_settings())
     app.include_router(api_router)
     return app

@@ -14,6 +14,7 @@ from hub_api.companies.models import Company
 from hub_api.grants.models import Grant, LedgerEntry, Programme
 from hub_api.jobs.models import CodeBundle, Job, JobEvent
 from hub_api.notifications.models import Notification
+from hub_api.ops.models import GpuUtilSample, UtilizationSample
 from hub_api.tracking.models import MlflowTenant
 from hub_api.users.models import User
 
@@ -31,6 +32,7 @@ __all__ = [
     "ClusterNode",
     "CodeBundle",
     "Company",
+    "GpuUtilSample",
     "Grant",
     "Job",
     "JobEvent",
@@ -39,5 +41,6 @@ __all__ = [
     "Notification",
     "Programme",
     "User",
+    "UtilizationSample",
     "metadata",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 
 from hub_api.core.config import get_settings
 from hub_api.core.db import build_engine
+from hub_api.ops.config import get_ops_settings
 
 app = typer.Typer(help="The GPU scheduler service.", no_args_is_help=True)
 
@@ -18,18 +20,28 @@ app = typer.Typer(help="The GPU scheduler service.", no_args_is_help=True)
 def run(
     once: Annotated[bool, typer.Option(help="Run one pass and exit")] = False,
     ray_address: Annotated[str | None, typer.Option(help="Ray dashboard URL")] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve the scheduler's Prometheus metrics on this port")
+    ] = None,
 ) -> None:
     """Lead (or wait to lead) and schedule queued jobs onto the Ray cluster."""
     from scheduler.executors.ray_jobs import RayJobExecutor
     from scheduler.service.leader import LeaderLock
+    from scheduler.service.metrics import PassObserver
     from scheduler.service.runner import SchedulerService
 
     settings = get_settings()
     if ray_address:
         settings = settings.model_copy(update={"ray_address": ray_address})
     engine = build_engine(settings.database_url)
+    observer = PassObserver.from_settings(engine, get_ops_settings(), node_id=socket.gethostname())
+    if metrics_port and not once:
+        observer.metrics.serve(metrics_port)
     service = SchedulerService(
-        engine=engine, executor=RayJobExecutor(settings.ray_address), settings=settings
+        engine=engine,
+        executor=RayJobExecutor(settings.ray_address),
+        settings=settings,
+        observer=observer,
     )
     if once:
         report = service.run_pass()

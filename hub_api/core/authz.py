@@ -61,6 +61,8 @@ class Permission(StrEnum):
     grant_decide = "grant:decide"
     grant_manage = "grant:manage"
     budget_read = "budget:read"
+    ops_read = "ops:read"
+    usage_read = "usage:read"
     model_read = "model:read"
     model_register = "model:register"
 
@@ -80,6 +82,7 @@ _EVERYONE = {
     Permission.programme_read,
     Permission.grant_read,
     Permission.budget_read,
+    Permission.usage_read,
     Permission.model_read,
     Permission.model_register,
 }
@@ -97,6 +100,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {Permission.company_create, Permission.company_update, Permission.audit_read}
         | {Permission.programme_manage, Permission.grant_decide, Permission.grant_manage}
         | {Permission.cluster_manage}
+        | {Permission.ops_read}
     ),
     Role.admin: frozenset(Permission),
 }

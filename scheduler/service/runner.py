@@ -76,8 +76,10 @@ class SchedulerService:
         executor: JobExecutor,
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
+        observer: Callable[[PassReport, datetime], None] | None = None,
     ) -> None:
         self.engine = engine
+        self.observer = observer  # end-of-pass hook: metrics, utilization samples
         self.executor = executor
         self.settings = settings
         self.clock = clock
@@ -113,6 +115,8 @@ class SchedulerService:
             report.result = result
             self._apply(session, result, now, report)
         report.duration_s = time.perf_counter() - started
+        if self.observer is not None:
+            self.observer(report, now)
         return report
 
     # ----- reconcile ------------------------------------------------------------------------

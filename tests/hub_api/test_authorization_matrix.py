@@ -126,6 +126,7 @@ STAFF_SCOPED = CONSULTING_SCOPED | {Role.engineer: (DENY, DENY)}
 DECIDERS = only(Role.operator, Role.admin)
 
 PUBLIC = "public"
+KPI_PERIOD = {"start": "2026-01-01", "end": "2026-04-01"}
 RUN = "0123456789abcdef0123456789abcdef"
 MATRIX: dict[tuple[str, str], Case | str] = {
     ("GET", "/health/live"): PUBLIC,
@@ -342,6 +343,19 @@ MATRIX: dict[tuple[str, str], Case | str] = {
     ("POST", "/notifications/{notification_id}/read"): Case(
         dict.fromkeys(ROLES, (OK, HIDDEN))
         # path filled by notification_of(): "own" is the caller's notification
+    ),
+    # --- operations (utilization, usage, alerts, KPI report) ---------------------------------
+    ("GET", "/utilization"): Case(DECIDERS),
+    ("GET", "/utilization/now"): Case(DECIDERS),
+    ("GET", "/utilization/gpus"): Case(DECIDERS),
+    ("GET", "/usage"): Case(DECIDERS),
+    ("GET", "/usage/entries"): Case(DECIDERS),
+    ("GET", "/alerts"): Case(DECIDERS),
+    ("GET", "/reports/kpi"): Case(DECIDERS, query=KPI_PERIOD),
+    ("GET", "/reports/kpi/records"): Case(DECIDERS, query=KPI_PERIOD),
+    ("GET", "/companies/{company_id}/usage"): Case(CONSULTING_SCOPED, path=cb.budget_path),
+    ("GET", "/companies/{company_id}/usage/statement"): Case(
+        CONSULTING_SCOPED, path=cb.budget_path
     ),
 }
 

@@ -1,0 +1,1 @@
+"""Operations: GPU utilization history, Prometheus metrics, usage accounting, KPI report, alerts."""
