@@ -8,7 +8,6 @@ for lists, see every company's.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -656,7 +655,3 @@ def set_alias(
         name=name,
         version=version,
     )
-
-
-def describe(value: Any) -> str:
-    return json.dumps(value, default=str)[:200]

@@ -88,6 +88,12 @@ class JobTracking:
         self._open_until = self._clock() + self.settings.mlflow_retry_interval_s
         log.warning("mlflow_unavailable", error=str(exc))
 
+    def _tenant(self, session: Session, job: Job) -> TenantCredentials:
+        assert self.client is not None
+        return ensure_tenant(
+            session=session, settings=self.settings, client=self.client, company_id=job.company_id
+        )
+
     # ----- start ------------------------------------------------------------------------------
     def env_for_start(self, session: Session, job: Job) -> dict[str, str]:
         """Create (first attempt) or resume (requeued attempt) the job's run; the environment
@@ -98,12 +104,7 @@ class JobTracking:
             self._record_error(session, job, "MLflow was unreachable moments ago")
             return {}
         try:
-            tenant = ensure_tenant(
-                session=session,
-                settings=self.settings,
-                client=self.client,
-                company_id=job.company_id,
-            )
+            tenant = self._tenant(session, job)
             if job.mlflow_run_id is not None:
                 try:
                     self._resume(job, tenant)
@@ -133,7 +134,8 @@ class JobTracking:
 
     def _record_error(self, session: Session, job: Job, error: str) -> None:
         job.tracking_error = (
-            f"MLflow tracking unavailable at the start of attempt {job.attempt}: {error}. "
+            f"MLflow tracking unavailable at the start of attempt {job.attempt}: "
+            f"{error.rstrip('.')}. "
             "The job runs without MLflow tracking; the hub retries creating its run."
         )[:1000]
         session.add(job)
@@ -233,18 +235,13 @@ class JobTracking:
                 continue
             self._retried_at[job.id or 0] = now
             try:
-                tenant = ensure_tenant(
-                    session=session,
-                    settings=self.settings,
-                    client=self.client,
-                    company_id=job.company_id,
-                )
+                tenant = self._tenant(session, job)
                 job.mlflow_run_id = self._create(session, job, tenant)
                 self._log(tenant, job.mlflow_run_id, tags={"axhub.tracking_late": "true"})
             except TRACKING_ERRORS as exc:
                 self._trip(exc)
                 job.tracking_error = (
-                    f"MLflow is still unreachable (attempt {job.attempt}): {exc}. "
+                    f"MLflow is still unreachable (attempt {job.attempt}): {str(exc).rstrip('.')}. "
                     "The job runs without MLflow tracking; the hub keeps retrying."
                 )[:1000]
                 session.add(job)
@@ -263,12 +260,7 @@ class JobTracking:
         if self.client is None or job.mlflow_run_id is None or not self._available():
             return None
         try:
-            return ensure_tenant(
-                session=session,
-                settings=self.settings,
-                client=self.client,
-                company_id=job.company_id,
-            )
+            return self._tenant(session, job)
         except TRACKING_ERRORS as exc:
             self._trip(exc)
             return None

@@ -69,10 +69,10 @@ def as_company(url: str, tenant: TenantCredentials) -> Iterator[None]:
 def log_doubler_run(url: str, tenant: TenantCredentials) -> tuple[str, str]:
     """As the company: a run with metrics and a tiny pyfunc model; (run id, model id)."""
     import mlflow
-    import mlflow.pyfunc
+    from mlflow.pyfunc import PythonModel
 
-    class Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
-        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+    class Doubler(PythonModel):
+        def predict(self, context, model_input, params=None):
             return np.asarray(model_input) * 2
 
     with as_company(url, tenant):
