@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -434,6 +436,16 @@ def test_network_policies_allow_only_the_hubs_paths(
     assert _allowed(docs, source, target, port) is allowed
 
 
+def _as_ray_start_sees_it(value: str, *, pod: str) -> str:
+    """KubeRay starts Ray with `bash -lc "... ray start --resources=<value> ..."`: the argument
+    `ray start` receives after bash has unquoted and expanded it (pod name in the env)."""
+    script = f"printf %s {value}"
+    env = {"PATH": os.environ["PATH"], "AXHUB_NODE_NAME": pod}
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_gpu_worker_groups_carry_gpu_type_resources_matching_values(helm: Helm) -> None:
     values = load_values(GPU)["rayCluster"]["workerGroups"]
     (cluster,) = of_kind(helm.template(GPU).docs, "RayCluster")
@@ -442,13 +454,14 @@ def test_gpu_worker_groups_carry_gpu_type_resources_matching_values(helm: Helm) 
     for name, wanted in values.items():
         group = groups[name]
         params = group["rayStartParams"]
-        # KubeRay puts the value on a shell line: --resources="{\"gpu_type:A100\": 8}"
-        resources = json.loads(params["resources"].strip('"').replace('\\"', '"'))
-        assert resources == {f"gpu_type:{wanted['gpuType']}": wanted["gpus"]}
+        resources = json.loads(_as_ray_start_sees_it(params["resources"], pod="w-1"))
+        assert resources == {f"gpu_type:{wanted['gpuType']}": wanted["gpus"], "axhub_node:w-1": 1}
         assert params["num-gpus"] == str(wanted["gpus"])
         assert group["replicas"] == wanted["replicas"]
         assert group["minReplicas"] <= group["replicas"] <= group["maxReplicas"]
         (container,) = group["template"]["spec"]["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["AXHUB_NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
         assert container["resources"]["limits"]["nvidia.com/gpu"] == wanted["gpus"]
         assert container["resources"]["requests"]["nvidia.com/gpu"] == wanted["gpus"]
         assert group["template"]["spec"]["nodeSelector"] == wanted["nodeSelector"]
