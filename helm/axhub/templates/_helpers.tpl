@@ -158,3 +158,16 @@ env:
   ports: [{port: {{ .Values.networkPolicy.externalDatabasePort }}, protocol: TCP}]
 {{- end }}
 {{- end -}}
+
+{{/* nodeSelector, tolerations and affinity of a component (its values dict), at pod-spec level */}}
+{{- define "axhub.placement" -}}
+{{- with .nodeSelector }}
+nodeSelector: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .affinity }}
+affinity: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
