@@ -278,6 +278,20 @@ def test_no_container_runs_as_root(docs: list[dict[str, Any]]) -> None:
     assert offenders == []
 
 
+def test_every_pod_meets_the_restricted_pod_security_standard(docs: list[dict[str, Any]]) -> None:
+    """runAsNonRoot, no privilege escalation, all capabilities dropped (above) and the
+    RuntimeDefault seccomp profile, so the namespace may enforce `restricted`."""
+    unconfined = [
+        owner
+        for owner, template in pod_specs(docs)
+        if template["spec"].get("securityContext", {}).get("seccompProfile", {}).get("type")
+        != "RuntimeDefault"
+        or template["spec"].get("hostNetwork")
+        or template["spec"].get("hostPID")
+    ]
+    assert unconfined == []
+
+
 def test_root_filesystems_are_read_only_except_ray(docs: list[dict[str, Any]]) -> None:
     writable = [
         f"{owner}/{container['name']}"
@@ -485,7 +499,14 @@ def test_hub_settings_point_at_the_cluster_and_hold_no_secret(docs: list[dict[st
     assert (
         config["HUB_MLFLOW_TRACKING_URI"] == f"http://{RELEASE}-axhub-mlflow.{NAMESPACE}.svc:5000"
     )
-    assert not {"HUB_SECRET_KEY", "HUB_DATABASE_URL", "HUB_MLFLOW_ADMIN_PASSWORD"} & set(config)
+    secret_names = {
+        "HUB_SECRET_KEY",
+        "HUB_DATABASE_URL",
+        "HUB_MLFLOW_ADMIN_PASSWORD",
+        "HUB_METRICS_TOKEN",
+        "HUB_SMTP_PASSWORD",
+    }
+    assert not secret_names & set(config)
     secret = one(docs, "Secret", f"{RELEASE}-axhub-secrets")["stringData"]
     assert len(secret["HUB_SECRET_KEY"]) >= 32
     assert secret["HUB_DATABASE_URL"].startswith("postgresql+psycopg://")

@@ -125,6 +125,13 @@ env:
   - name: HUB_DATABASE_URL
     valueFrom:
       secretKeyRef: {name: {{ include "axhub.secretName" . }}, key: HUB_DATABASE_URL}
+  # optional keys: absent from the Secret = unset
+  - name: HUB_METRICS_TOKEN
+    valueFrom:
+      secretKeyRef: {name: {{ include "axhub.secretName" . }}, key: HUB_METRICS_TOKEN, optional: true}
+  - name: HUB_SMTP_PASSWORD
+    valueFrom:
+      secretKeyRef: {name: {{ include "axhub.secretName" . }}, key: HUB_SMTP_PASSWORD, optional: true}
 {{- if .Values.mlflow.enabled }}
   - name: HUB_MLFLOW_ADMIN_PASSWORD
     valueFrom:
