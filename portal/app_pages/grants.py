@@ -28,12 +28,12 @@ for grant in proposed:
             f"{fmt_gpu_hours(grant['gpu_hours'], loc)} · {grant['gpu_type'] or t('common.any')}"
         )
         st.caption(
-            t(
+            f"{t('grants.case')} #{grant['case_id']} · "
+            + t(
                 "grants.window",
                 start=fmt_date(grant["valid_from"], loc),
                 end=fmt_date(grant["valid_until"], loc),
             )
-            + f" · {t('grants.case')} #{grant['case_id']}"
         )
         st.write(grant["purpose"])
         inputs = st.columns(3)
@@ -44,7 +44,9 @@ for grant in proposed:
             key=f"grant_no_{grant['id']}",
         )
         signed = inputs[2].date_input(
-            t("grants.agreement_signed_on"), key=f"grant_signed_{grant['id']}"
+            t("grants.agreement_signed_on"),
+            format="YYYY.MM.DD" if loc == "ko" else "YYYY/MM/DD",
+            key=f"grant_signed_{grant['id']}",
         )
         cols = st.columns(6)
         if cols[0].button(t("grants.approve"), type="primary", key=f"approve_{grant['id']}"):

@@ -50,7 +50,7 @@ if budget:
                     t("grant.valid_until"): fmt_datetime(g["valid_until"], loc),
                     t("budget.granted"): fmt_gpu_hours(g["granted_gpu_hours"], loc),
                     t("budget.balance"): fmt_gpu_hours(g["balance_gpu_hours"], loc),
-                    t("budget.used_fraction"): fmt_percent(g["used_fraction"], loc),
+                    t("budget.used_fraction"): fmt_percent(g["used_fraction"], loc, 1),
                 }
                 for g in budget["grants"]
             ],

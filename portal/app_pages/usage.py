@@ -35,7 +35,7 @@ st.dataframe(
             t("budget.granted"): fmt_gpu_hours(r["granted"], loc),
             t("budget.used"): fmt_gpu_hours(r["used"], loc),
             t("budget.balance"): fmt_gpu_hours(r["balance"], loc),
-            t("budget.used_fraction"): fmt_percent(r["used_fraction"], loc),
+            t("budget.used_fraction"): fmt_percent(r["used_fraction"], loc, 1),
         }
         for r in rows
     ],

@@ -1,4 +1,5 @@
-"""Source of ko.json / en.json: each message once, Korean and English side by side.
+"""Source of ko.json / en.json: each message once, Korean and English side by side (labels of
+the API's enums and codes are in ``_labels.py``).
 
 Edit here, then ``python -m portal.i18n._source`` rewrites the JSON catalogs.
 """
@@ -7,6 +8,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from portal.i18n._labels import LABELS
 
 M: dict[str, tuple[str, str]] = {
     "language.name": ("한국어", "English"),
@@ -37,10 +40,6 @@ M: dict[str, tuple[str, str]] = {
     "nav.users": ("사용자 관리", "Users"),
     "nav.case": ("사례", "Case"),
     "nav.job": ("작업", "Job"),
-    "role.engineer": ("기업 엔지니어", "SME engineer"),
-    "role.consultant": ("컨설턴트", "Consultant"),
-    "role.operator": ("운영자", "Operator"),
-    "role.admin": ("관리자", "Administrator"),
     "login.title": ("지역 AX 허브에 로그인", "Sign in to the Regional AX Hub"),
     "login.intro": (
         "컨설팅 신청, GPU 학습 작업, 지원금 현황을 한곳에서 확인하세요.",
@@ -113,11 +112,6 @@ M: dict[str, tuple[str, str]] = {
         "Enter a purpose and a validity window.",
     ),
     "grant.no_programmes": ("등록된 지원 사업이 없습니다.", "No programme is set up yet."),
-    "grant_status.proposed": ("승인 대기", "Proposed"),
-    "grant_status.approved": ("승인", "Approved"),
-    "grant_status.rejected": ("반려", "Rejected"),
-    "grant_status.cancelled": ("취소", "Cancelled"),
-    "grant_status.expired": ("만료", "Expired"),
     "consult.request": ("새 컨설팅 신청", "Request a consultation"),
     "consult.submit": ("신청하기", "Send request"),
     "consult.too_short": (
@@ -159,20 +153,6 @@ M: dict[str, tuple[str, str]] = {
     "case.upload": ("파일 첨부", "Attach a file"),
     "case.upload_button": ("업로드", "Upload"),
     "case.uploaded": ("파일을 첨부했습니다.", "File attached."),
-    "case_status.submitted": ("접수", "Submitted"),
-    "case_status.triaged": ("검토", "Triaged"),
-    "case_status.in_progress": ("진행", "In progress"),
-    "case_status.poc": ("실증(PoC)", "PoC"),
-    "case_status.completed": ("완료", "Completed"),
-    "case_status.rejected": ("반려", "Rejected"),
-    "case_status.withdrawn": ("철회", "Withdrawn"),
-    "service_type.quality_inspection": ("품질 검사", "Quality inspection"),
-    "service_type.predictive_maintenance": ("예지 보전", "Predictive maintenance"),
-    "service_type.demand_forecasting": ("수요 예측", "Demand forecasting"),
-    "service_type.process_optimisation": ("공정 최적화", "Process optimisation"),
-    "service_type.generative_ai": ("생성형 AI", "Generative AI"),
-    "service_type.data_infrastructure": ("데이터 인프라", "Data infrastructure"),
-    "service_type.training": ("교육", "Training"),
     "company.name": ("기업명", "Company"),
     "company.brn": ("사업자등록번호", "Business reg. no."),
     "company.region": ("지역", "Region"),
@@ -197,103 +177,6 @@ M: dict[str, tuple[str, str]] = {
         "저장했습니다. 스마트공장 수준 {level}",
         "Saved. Smart-factory level {level}",
     ),
-    "phase.T0": ("지원 전 (T0)", "Before (T0)"),
-    "phase.T1": ("지원 후 (T1)", "After (T1)"),
-    "dimension.digital_business_strategy": ("디지털 전략", "Strategy"),
-    "dimension.digital_readiness": ("디지털 준비도", "Readiness"),
-    "dimension.human_centric_digitalisation": ("인간 중심", "Human-centric"),
-    "dimension.data_management": ("데이터 관리", "Data"),
-    "dimension.automation_and_ai": ("자동화·AI", "Automation & AI"),
-    "dimension.green_digitalisation": ("친환경", "Green"),
-    "question.s1": (
-        "디지털화 목표가 사업 계획에 포함되어 있다",
-        "Digitalisation goals are part of the business plan",
-    ),
-    "question.s2": (
-        "디지털 과제에 예산과 책임자가 있다",
-        "A budget and an owner exist for digital projects",
-    ),
-    "question.s3": (
-        "고객·공급사와 디지털로 연결되어 있다",
-        "Customers and suppliers are connected digitally",
-    ),
-    "question.r1": (
-        "생산 지시와 일정을 소프트웨어(MES/ERP)로 관리한다",
-        "Production orders and schedules are managed in software (MES/ERP)",
-    ),
-    "question.r2": (
-        "설비가 상태를 자동으로 보고한다",
-        "Machines report their status automatically",
-    ),
-    "question.r3": (
-        "품질 검사 결과를 디지털로 기록한다",
-        "Quality inspection results are recorded digitally",
-    ),
-    "question.h1": (
-        "직원이 사용하는 디지털 도구 교육을 받았다",
-        "Staff are trained in the digital tools they use",
-    ),
-    "question.h2": (
-        "직원이 디지털 도구 선정·설계에 참여한다",
-        "Staff take part in choosing and designing digital tools",
-    ),
-    "question.h3": (
-        "사내에 데이터·AI 시스템을 유지할 인력이 있다",
-        "Someone in-house can maintain data and AI systems",
-    ),
-    "question.d1": (
-        "공정·품질 데이터를 중앙에 저장한다",
-        "Process and quality data are stored centrally",
-    ),
-    "question.d2": (
-        "데이터에 라벨이 있고 제품·로트와 연결되어 분석에 쓰인다",
-        "Data are labelled, linked to products/lots and kept for analysis",
-    ),
-    "question.d3": (
-        "데이터 접근을 통제하고 백업한다",
-        "Access to data is controlled and backed up",
-    ),
-    "question.a1": (
-        "반복 작업이 자동화되어 있다 (로봇, PLC, RPA)",
-        "Repetitive tasks are automated (robots, PLC logic, RPA)",
-    ),
-    "question.a2": (
-        "분석이나 AI 모델이 생산 의사결정을 돕는다",
-        "Analytics or AI models support decisions in production",
-    ),
-    "question.a3": (
-        "AI 모델을 운영 중 모니터링하고 재학습한다",
-        "AI models are monitored and retrained in operation",
-    ),
-    "question.g1": (
-        "라인·설비별 에너지 사용량을 측정한다",
-        "Energy use is measured per line or machine",
-    ),
-    "question.g2": (
-        "디지털 도구로 불량·에너지·자재를 줄인다",
-        "Digital tools are used to reduce scrap, energy or materials",
-    ),
-    "question.g3": (
-        "IT·설비 구매 시 환경 영향을 고려한다",
-        "Environmental impact is considered when buying IT and machines",
-    ),
-    "region.seoul": ("서울", "Seoul"),
-    "region.busan": ("부산", "Busan"),
-    "region.daegu": ("대구", "Daegu"),
-    "region.incheon": ("인천", "Incheon"),
-    "region.gwangju": ("광주", "Gwangju"),
-    "region.daejeon": ("대전", "Daejeon"),
-    "region.ulsan": ("울산", "Ulsan"),
-    "region.sejong": ("세종", "Sejong"),
-    "region.gyeonggi": ("경기", "Gyeonggi"),
-    "region.gangwon": ("강원", "Gangwon"),
-    "region.chungbuk": ("충북", "Chungbuk"),
-    "region.chungnam": ("충남", "Chungnam"),
-    "region.jeonbuk": ("전북", "Jeonbuk"),
-    "region.jeonnam": ("전남", "Jeonnam"),
-    "region.gyeongbuk": ("경북", "Gyeongbuk"),
-    "region.gyeongnam": ("경남", "Gyeongnam"),
-    "region.jeju": ("제주", "Jeju"),
     "job.id": ("번호", "No."),
     "job.name": ("작업 이름", "Job name"),
     "job.status": ("상태", "Status"),
@@ -321,46 +204,7 @@ M: dict[str, tuple[str, str]] = {
         "The log appears once the job starts.",
     ),
     "job.empty_log": ("(아직 출력 없음)", "(no output yet)"),
-    "job_status.queued": ("대기", "Queued"),
-    "job_status.starting": ("시작 중", "Starting"),
-    "job_status.running": ("실행 중", "Running"),
-    "job_status.succeeded": ("성공", "Succeeded"),
-    "job_status.failed": ("실패", "Failed"),
-    "job_status.cancelled": ("취소", "Cancelled"),
-    "job_status.timed_out": ("시간 초과", "Timed out"),
-    "job_status.preempted": ("선점됨", "Preempted"),
-    "job_status.rejected": ("거부", "Rejected"),
-    "job_event.queued": ("대기열 등록", "Queued"),
-    "job_event.admitted": ("예산 승인", "Admitted"),
-    "job_event.starting": ("시작 중", "Starting"),
-    "job_event.running": ("실행", "Running"),
-    "job_event.succeeded": ("성공", "Succeeded"),
-    "job_event.failed": ("실패", "Failed"),
-    "job_event.cancelled": ("취소", "Cancelled"),
-    "job_event.cancel_requested": ("취소 요청", "Cancel requested"),
-    "job_event.timed_out": ("시간 초과", "Timed out"),
-    "job_event.preempted": ("선점됨", "Preempted"),
-    "job_event.requeued": ("재대기", "Requeued"),
-    "job_event.rejected": ("거부", "Rejected"),
-    "job_event.lost": ("노드 유실", "Lost"),
-    "wait.budget": ("회사 GPU 예산을 기다리는 중", "waiting for the company's GPU budget"),
-    "wait.quota": ("회사 할당량을 모두 사용 중", "the company's quota is in use"),
-    "wait.capacity": ("맞는 GPU가 비기를 기다리는 중", "waiting for fitting GPUs to free up"),
-    "wait.draining": ("해당 노드가 배치 중지 상태", "the fitting nodes are draining"),
-    "wait.reserved": (
-        "다음 순서: GPU가 예약되어 곧 시작",
-        "next to start: GPUs are reserved for it",
-    ),
-    "wait.behind_reservation": (
-        "앞선 작업의 예약 뒤에서 대기",
-        "waiting behind another job's reservation",
-    ),
-    "wait.head_of_line": ("앞선 작업 뒤에서 대기", "waiting behind earlier jobs"),
-    "wait.unknown": ("스케줄러가 곧 배치합니다", "the scheduler will place it shortly"),
     "jobs.filter_status": ("상태로 거르기", "Filter by status"),
-    "priority.normal": ("보통", "Normal"),
-    "priority.low": ("낮음", "Low"),
-    "priority.high": ("높음", "High"),
     "submit.source": ("코드", "Code"),
     "submit.source_template": ("기본 템플릿", "Built-in template"),
     "submit.source_zip": ("내 코드 (zip)", "My code (zip)"),
@@ -473,7 +317,7 @@ M: dict[str, tuple[str, str]] = {
     "grants.pending": ("승인 대기 {count}건", "{count} waiting for a decision"),
     "grants.none_pending": ("결정할 지원 제안이 없습니다.", "No grant waits for a decision."),
     "grants.window": ("{start} ~ {end}", "{start} – {end}"),
-    "grants.case": ("사례", "case"),
+    "grants.case": ("사례", "Case"),
     "grants.reason": ("결정 사유", "Reason"),
     "grants.reason_required": ("반려 사유를 입력하세요.", "Give a reason to reject."),
     "grants.agreement_number": ("협약 번호", "Agreement no."),
@@ -496,7 +340,7 @@ M: dict[str, tuple[str, str]] = {
     "users.user": ("사용자", "User"),
     "users.save_role": ("역할 저장", "Save role"),
     "users.deactivate": ("비활성화", "Deactivate"),
-}
+} | LABELS
 
 
 def write() -> None:

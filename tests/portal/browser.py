@@ -173,6 +173,22 @@ class Browser:
         link.click()
         self.settled()
 
+    def choose_language(self, name: str) -> None:
+        """Pick a language in the sidebar's selectbox (a combobox: open it, click the option)."""
+        opener = self.wait().until(
+            ec.element_to_be_clickable(
+                (By.CSS_SELECTOR, '[data-testid="stSidebar"] [data-testid="stSelectbox"] button')
+            )
+        )
+        opener.click()
+        option = self.wait().until(
+            ec.element_to_be_clickable(
+                (By.XPATH, f'//*[@role="option"][normalize-space(.)={_literal(name)}]')
+            )
+        )
+        option.click()
+        self.settled()
+
     def charts(self) -> list[WebElement]:
         return self.driver.find_elements(By.CSS_SELECTOR, '[data-testid="stVegaLiteChart"]')
 

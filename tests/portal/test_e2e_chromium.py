@@ -154,6 +154,10 @@ def test_personas_in_chromium(live_hub: HubWorld, browser: Browser) -> None:
     allocations = live_hub.client("operator").allocations()
     assert [a["job_id"] for a in allocations] == [long_job["id"]]
     browser.screenshot(SHOTS / "operator-cluster.png")
+    browser.choose_language("English")
+    browser.text_present("Who holds each GPU")
+    browser.screenshot(SHOTS / "operator-cluster-en.png")
+    browser.choose_language("한국어")
     engineer.cancel_job(long_job["id"])
     browser.logout()
 
