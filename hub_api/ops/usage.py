@@ -105,13 +105,18 @@ def _row(group_by: GroupBy, key: str, items: list[UsageEntry], settings: OpsSett
         grant_id=first.grant_id if group_by == GroupBy.grant else None,
         gpu_type=first.gpu_type if group_by == GroupBy.gpu_type else None,
         month=key if group_by == GroupBy.month else None,
-        jobs=len({i.job_id for i in items if i.job_id is not None}),
+        jobs=_charged_jobs(items),
         gpu_hours=round(hours, 6),
         rate_per_gpu_hour=(
             settings.rate_for(_rate_type(first.gpu_type)) if group_by == GroupBy.gpu_type else None
         ),
         amount=round(amount, 2),
     )
+
+
+def _charged_jobs(items: list[UsageEntry]) -> int:
+    """Jobs that cost something (a fully refunded job is not counted)."""
+    return len({i.job_id for i in items if i.job_id is not None and i.gpu_hours > 1e-9})
 
 
 def _rate_type(gpu_type: str) -> str | None:
@@ -181,7 +186,7 @@ def settlement_statement(
                 project_number=grants[grant_id].project_number if grant_id in grants else "",
                 grant_id=grant_id,
                 gpu_type=gpu_type,
-                jobs=len({i.job_id for i in items if i.job_id is not None}),
+                jobs=_charged_jobs(items),
                 gpu_hours=hours,
                 rate_per_gpu_hour=rate,
                 amount=round(hours * rate, 2),

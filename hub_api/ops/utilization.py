@@ -47,6 +47,7 @@ def current_samples(session: Session, *, at: datetime) -> list[UtilizationSample
             rows[key] = UtilizationSample(at=at, gpu_type=gpu_type, company_id=company_id)
         return rows[key]
 
+    row(ALL, None)  # always one hub-wide row, so an empty cluster shows as zero, not as a gap
     for node in nodes.values():
         if node.alive:
             for gpu_type in (node.gpu_type, ALL):
