@@ -22,7 +22,7 @@ from hub_api.tracking.tenancy import TenantCredentials, admin_client, ensure_ten
 from tests.hub_api.conftest import World
 from tests.integration.conftest import MlflowTestServer
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 API = "/api/v1"
 
