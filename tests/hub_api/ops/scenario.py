@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -49,7 +50,7 @@ class Scenario:
     grants: list[Grant] = field(default_factory=list)
 
 
-def _case(session: Session, company: Company, created: datetime, **kw: object) -> Case:
+def _case(session: Session, company: Company, created: datetime, **kw: Any) -> Case:
     case = make_case(session, company, created_at=created, status_changed_at=created, **kw)
     return case
 

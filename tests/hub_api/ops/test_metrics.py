@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hub_api.core.config import Environment, Settings
 from hub_api.jobs.models import Job, JobStatus
@@ -53,7 +53,7 @@ def test_scripted_run_of_jobs(
     service.run_pass()  # four start on the 4 A100s, one waits
     service.run_pass()  # the cluster reports them running
     clock.advance(600)
-    first_two = [job.submission_id for job in session.exec(select(Job).where(Job.id.in_(ids[:2])))]  # type: ignore[union-attr]
+    first_two = [j.submission_id for j in session.exec(select(Job).where(col(Job.id).in_(ids[:2])))]
     for submission in first_two:
         executor.complete(submission)
     service.run_pass()  # two finish (charged 600 GPU-s each), the fifth starts after 600 s
@@ -97,8 +97,8 @@ def test_scripted_run_of_jobs(
 
     history = session.exec(
         select(UtilizationSample).where(
-            UtilizationSample.gpu_type == ALL, UtilizationSample.company_id.is_(None)
-        )  # type: ignore[union-attr]
+            UtilizationSample.gpu_type == ALL, col(UtilizationSample.company_id).is_(None)
+        )
     ).all()
     assert [(s.allocated_gpus, s.queued_jobs) for s in history] == [(4, 1), (4, 1), (3, 0), (3, 0)]
     assert {job.status for job in session.exec(select(Job)).all()} == {
