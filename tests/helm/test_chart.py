@@ -74,7 +74,6 @@ def test_every_ci_values_file_renders_the_whole_hub(docs: list[dict[str, Any]]) 
         "Service",
         "ConfigMap",
         "Secret",
-        "Job",
         "RayCluster",
         "ServiceAccount",
         "ClusterRole",
@@ -306,7 +305,7 @@ def test_every_container_has_requests_and_limits(docs: list[dict[str, Any]]) -> 
     bare = [
         f"{owner}/{container['name']}"
         for owner, template in pod_specs(docs)
-        for container in template["spec"]["containers"]
+        for container in template["spec"]["containers"] + template["spec"].get("initContainers", [])
         if not {"requests", "limits"} <= set(container.get("resources", {}))
     ]
     assert bare == []
@@ -426,7 +425,6 @@ def _allowed(docs: list[dict[str, Any]], source: str, target: str, port: int) ->
         ("portal", "api", 8000, True),
         ("api", "postgresql", 5432, True),
         ("scheduler", "postgresql", 5432, True),
-        ("migrate", "postgresql", 5432, True),
         ("mlflow", "postgresql", 5432, True),
         ("api", "mlflow", 5000, True),
         ("api", "ray-head", 8265, True),
@@ -512,12 +510,19 @@ def test_hub_settings_point_at_the_cluster_and_hold_no_secret(docs: list[dict[st
     assert secret["HUB_DATABASE_URL"].startswith("postgresql+psycopg://")
 
 
-def test_migrations_run_once_in_a_hook_not_in_every_api_replica(docs: list[dict[str, Any]]) -> None:
-    (job,) = of_kind(docs, "Job")
-    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,pre-upgrade"
-    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["axhub", "db", "upgrade"]
-    api = one(docs, "Deployment", f"{RELEASE}-axhub-api")["spec"]["template"]["spec"]
-    assert "--no-migrate" in api["containers"][0]["command"]
+@pytest.mark.parametrize("component", ["api", "scheduler"])
+def test_hub_processes_start_after_db_upgrade_in_an_init_container(
+    docs: list[dict[str, Any]], component: str
+) -> None:
+    """No Helm hook (post-install hooks would wait for pods that need the schema)."""
+    pod = one(docs, "Deployment", f"{RELEASE}-axhub-{component}")["spec"]["template"]["spec"]
+    (init,) = pod["initContainers"]
+    assert init["command"] == ["axhub", "db", "upgrade"]
+    assert init["envFrom"] == pod["containers"][0]["envFrom"]
+    assert init["env"] == pod["containers"][0]["env"]
+    assert not any("helm.sh/hook" in d["metadata"].get("annotations", {}) for d in docs)
+    if component == "api":
+        assert "--no-migrate" in pod["containers"][0]["command"]
 
 
 def test_mlflow_runs_lean_and_accepts_its_service_host(docs: list[dict[str, Any]]) -> None:

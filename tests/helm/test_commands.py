@@ -31,7 +31,8 @@ def _commands(helm: Helm) -> dict[str, list[str]]:
     commands = {}
     for doc in docs:
         if doc["kind"] in {"Deployment", "StatefulSet", "Job"}:
-            for container in doc["spec"]["template"]["spec"]["containers"]:
+            pod = doc["spec"]["template"]["spec"]
+            for container in pod["containers"] + pod.get("initContainers", []):
                 if "command" in container:
                     commands[container["name"]] = container["command"]
     return commands
@@ -43,7 +44,7 @@ def _flags(command: list[str]) -> list[str]:
 
 @pytest.mark.parametrize(
     ("container", "path"),
-    [("api", ["serve"]), ("scheduler", ["scheduler", "run"]), ("migrate", ["db", "upgrade"])],
+    [("api", ["serve"]), ("scheduler", ["scheduler", "run"]), ("db-upgrade", ["db", "upgrade"])],
 )
 def test_axhub_commands_and_options_exist(helm: Helm, container: str, path: list[str]) -> None:
     command = _commands(helm)[container]

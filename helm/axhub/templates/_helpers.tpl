@@ -178,3 +178,24 @@ tolerations: {{- toYaml . | nindent 2 }}
 affinity: {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/* `axhub db upgrade` before a hub process starts (hub-api and scheduler pods). Safe in many
+     pods at once: the migrations run in one PostgreSQL transaction, a concurrent loser fails
+     (unique violation, nothing half-written) and the kubelet retries it, finding the schema at
+     head. Unlike a Helm hook Job it never deadlocks `helm install --wait` or Argo CD syncs. */}}
+{{- define "axhub.dbUpgradeInitContainer" -}}
+{{- if .Values.migrations.enabled }}
+initContainers:
+  - name: db-upgrade
+    image: {{ include "axhub.image" . }}
+    imagePullPolicy: {{ .Values.image.pullPolicy }}
+    command: [axhub, db, upgrade]
+    {{- include "axhub.hubEnv" . | nindent 4 }}
+    resources:
+      {{- toYaml .Values.migrations.resources | nindent 6 }}
+    securityContext:
+      {{- include "axhub.containerSecurityContext" . | nindent 6 }}
+    volumeMounts:
+      - {name: tmp, mountPath: /tmp}
+{{- end }}
+{{- end -}}
