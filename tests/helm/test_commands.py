@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,10 @@ import pytest
 import typer.main
 
 from hub_api.cli.main import app
+from hub_api.core.config import Environment, Settings
+from hub_api.ops.config import OpsSettings
 from hub_api.tracking.server import server_command, write_auth_config
-from tests.helm.conftest import CHART, REPO, Helm
+from tests.helm.conftest import CHART, REPO, Helm, load_values
 
 GPU = CHART / "ci" / "gpu-cluster-values.yaml"
 
@@ -108,3 +111,29 @@ def test_mlflow_runs_as_the_hub_starts_it_locally(helm: Helm, tmp_path: Path) ->
     wanted = {pair for pair in _ini_pairs(local_ini.read_text()) if pair[0] in policy}
     assert len(wanted) == len(policy)
     assert wanted <= _ini_pairs(auth["data"]["basic_auth.ini"])
+
+
+@pytest.mark.parametrize(
+    "values", sorted((CHART / "ci").glob("*-values.yaml")), ids=lambda p: p.stem
+)
+def test_the_hub_accepts_the_settings_the_chart_gives_it(
+    helm: Helm, values: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ConfigMap + Secret parse into the hub's settings, production checks included."""
+    docs = helm.template(values).docs
+    (config,) = [
+        d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-config")
+    ]
+    (secret,) = [d for d in docs if d["kind"] == "Secret"]
+    env = {**config["data"], **secret["stringData"]}
+    for name in [n for n in os.environ if n.startswith("HUB_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    ops = OpsSettings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.environment == Environment.production
+    assert settings.database_url.startswith("postgresql+psycopg://")
+    assert settings.ray_address.endswith("-head-svc.axhub.svc:8265")
+    assert str(settings.mlflow_tracking_uri).endswith(".svc:5000")
+    assert ops.gpu_hourly_rates == load_values(values)["config"]["gpuHourlyRates"]

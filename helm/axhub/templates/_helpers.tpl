@@ -199,3 +199,10 @@ initContainers:
       - {name: tmp, mountPath: /tmp}
 {{- end }}
 {{- end -}}
+
+{{/* A value as an environment string. Helm reads YAML numbers as float64 and `quote`/`toString`
+     print large ones as 5.24288e+07, which the hub cannot parse: numbers and booleans go
+     through toJson (52428800, 0.1, true). */}}
+{{- define "axhub.envValue" -}}
+{{- if kindIs "string" . -}}{{ . | quote }}{{- else -}}{{ . | toJson | quote }}{{- end -}}
+{{- end -}}
