@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from portal import analytics
-from portal.formatting import fmt_datetime, fmt_gpu_hours, fmt_number, label
+from portal.formatting import fmt_date, fmt_datetime, fmt_gpu_hours, fmt_number, label
 from portal.state import locale, t
 
 Json = dict[str, Any]
@@ -77,7 +77,7 @@ def cases_table(cases: list[Json], names: dict[int, str] | None = None, *, key: 
             t("case.service_type"): label(loc, "service_type", case["service_type"]),
             t("case.status"): case_status(case["status"]),
             t("case.sla"): sla_flag(case),
-            t("case.created_at"): fmt_datetime(case["created_at"], loc),
+            t("case.created_at"): fmt_date(case["created_at"], loc),
         }
         for case in cases
     ]

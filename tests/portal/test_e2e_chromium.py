@@ -130,6 +130,9 @@ def test_personas_in_chromium(live_hub: HubWorld, browser: Browser) -> None:
         browser.fill("사유", reason)
         browser.click("변경")
         browser.text_present(reason)
+    browser.fill("새 의견", "다음 주 화요일 현장 방문 때 용접 라인 영상 샘플을 함께 보겠습니다.")
+    browser.click("의견 등록")
+    browser.text_present("현장 방문 때 용접 라인")
     assert live_hub.client("consultant").case(case["id"])["status"] == "in_progress"
     browser.screenshot(SHOTS / "consultant-case.png")
     browser.logout()

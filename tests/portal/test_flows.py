@@ -148,3 +148,29 @@ def test_admin_sees_companies_and_users(hub: HubWorld) -> None:
     assert "사업자등록번호" in companies or open_page(portal(hub, "admin"), "companies").dataframe
     frame = users_at.dataframe[0].value
     assert LOGINS["consultant"] in set(frame.iloc[:, 1])
+
+
+def test_engineer_cancels_a_queued_job_from_its_page(hub: HubWorld) -> None:
+    engineer = hub.client("engineer")
+    job = engineer.submit_job(
+        {
+            "name": "취소할 작업",
+            "template": "defect_classifier",
+            "num_gpus": 4,
+            "gpu_type": "A100",
+            "time_limit_s": 600,
+        }
+    )
+    at = open_page(portal(hub, "engineer"), "job", job_id=job["id"])
+    at.button(key="job_cancel").click().run()
+    assert not at.exception
+    assert engineer.job(job["id"])["status"] == "cancelled"
+    assert "취소" in texts(at)
+
+
+def test_registering_a_model_of_a_job_without_an_mlflow_run_says_so(hub: HubWorld) -> None:
+    at = open_page(portal(hub, "engineer"), "models")
+    at.text_input(key="register_name").input("defect-cnn")
+    button(at, "등록").click().run()  # type: ignore[attr-defined]
+    assert not at.exception
+    assert [w.value for w in at.warning] == ["이 작업의 MLflow 실행 기록이 없습니다."]
