@@ -62,6 +62,7 @@ class _Pass:
         self.budget = BudgetLedger(snap)
         self.quota = QuotaLedger(snap, node_type)
         self.state = PassState(snap, self.quota)
+        self.uses_entitlement = bool(getattr(self.policy, "uses_entitlement", False))
         self.running: dict[str, RunningJob] = {j.job_id: j for j in snap.running}
         self.started_ids: set[str] = set()
         self.starts: list[StartDecision] = []
@@ -119,6 +120,10 @@ class _Pass:
         starving.sort(key=lambda j: (j.submit_time_s, j.job_id))
         return chain(starving, self.policy.order(rest, self.state))
 
+    def entitled(self, job_id: str) -> bool:
+        """Inside the fair-share fill (only policies that use it compute it)."""
+        return self.uses_entitlement and job_id in self.state.entitled
+
     def is_starving(self, job: PendingJob | RunningJob) -> bool:
         limit = self.s.starvation_after_s
         return limit is not None and self.now - job.submit_time_s >= limit
@@ -149,6 +154,7 @@ class _Pass:
             key = (
                 victim.company_id, gpu_type, victim.priority, victim.num_gpus,
                 level(victim.attained_at(self.now)), self.quota.type_of(victim),
+                self.entitled(victim.job_id),
             )  # fmt: skip
             hit = memo.get(key)
             if hit is None:
@@ -286,7 +292,7 @@ class _Pass:
             return None
         rank = (
             job.company_id, job.priority, self.state.las_level(job.attained_gpu_seconds),
-            shape, types, use_free, self.is_starving(job),
+            shape, types, use_free, self.is_starving(job), self.entitled(job.job_id),
         )  # fmt: skip
         if rank in self._preempt_failed:
             return None
@@ -325,6 +331,11 @@ class _Pass:
         level = self.state.las_level
         mine, theirs = level(job.attained_gpu_seconds), level(victim.attained_at(self.now))
         name = self.policy.name
+        if self.uses_entitlement and self.entitled(job.job_id) != self.entitled(victim.job_id):
+            return (
+                f"fair share: it is within company {job.company_id}'s fair share of the "
+                f"GPUs, {victim.job_id} runs beyond company {victim.company_id}'s"
+            )
         if name == "priority":
             return f"higher priority class ({job.priority} > {victim.priority})"
         if name in ("las", "las_fair") or (name == "fair_las" and mine < theirs):

@@ -21,10 +21,13 @@ score are ordered by ``company_id``.
 - ``fair_las``: ``fair_share`` across companies; within a company 2D-LAS level, then
   shortest time limit, then submit time. Preempts within a company by LAS level, across
   companies by the fair-share rule (or, for a lower LAS level, Kueue's LessThanInitialShare).
-- ``las_fair`` (default, see docs/decisions/0002): 2D-LAS level first (less attained GPU-time
-  first, as Tiresias); within a level the company with the lowest fair-share score next
-  (re-evaluated after every start); within a company shortest time limit, then submit time.
-  Preempts as 2D-LAS: a job of a lower level preempts running jobs of a higher level.
+- ``las_fair`` (default, see docs/decisions/0002): jobs inside the fair-share fill
+  (entitlement.py: each company's weighted max-min share, water-filled with whole jobs by
+  GPU type and shape) go first, then borrowers — Kueue's nominal quota before cohort
+  borrowing; inside each tier 2D-LAS level (less attained GPU-time first, as Tiresias), then
+  the company with the lowest fair-share score (re-evaluated after every start), then within
+  a company shortest time limit, then submit time. Preemption: an entitled job preempts
+  running borrowers; a borrower never preempts an entitled job; otherwise 2D-LAS levels.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from itertools import chain
 from typing import Protocol
 
 from scheduler.core.admission import QuotaLedger
+from scheduler.core.entitlement import entitled_jobs
 from scheduler.core.model import PendingJob, RunningJob, SchedulingSnapshot
 
 
@@ -54,6 +58,17 @@ class PassState:
             c: a.decayed_usage_gpu_seconds / horizon for c, a in self.snapshot.accounts.items()
         }
         self._weight: dict[str, float] = {}
+        self._entitled: frozenset[str] | None = None
+
+    @property
+    def entitled(self) -> frozenset[str]:
+        """Jobs (running and pending) inside the fair-share fill (entitlement.py), per pass."""
+        if self._entitled is None:
+            snap = self.snapshot
+            self._entitled = entitled_jobs(
+                snap.nodes, snap.running, snap.pending, self.quota.weight
+            )
+        return self._entitled
 
     @property
     def now_s(self) -> float:
@@ -179,6 +194,7 @@ class FairSharePolicy:
     within: Callable[[PendingJob, PassState], tuple[float | int | str, ...]]
     preempts: Callable[[PendingJob, RunningJob, PassState], bool] | None = _fair_preempts
     tier: Callable[[PendingJob, PassState], int] | None = None  # lower tiers go first
+    uses_entitlement: bool = False  # reads PassState.entitled (the fair-share fill)
     global_aging = False  # starving jobs go first within their company's queue
 
     def order(self, jobs: Sequence[PendingJob], state: PassState) -> Iterator[PendingJob]:
@@ -237,6 +253,20 @@ def _las_tier(j: PendingJob, s: PassState) -> int:
     return s.las_level(j.attained_gpu_seconds)
 
 
+def _entitled_las_tier(j: PendingJob, s: PassState) -> int:
+    """Jobs within their company's fair share first, then borrowers; 2D-LAS level inside."""
+    return s.las_level(j.attained_gpu_seconds) + (0 if j.job_id in s.entitled else 1_000)
+
+
+def _entitled_las_preempts(job: PendingJob, victim: RunningJob, s: PassState) -> bool:
+    """A job within its fair share reclaims GPUs from borrowers (jobs outside the fill);
+    nobody but another entitled job preempts an entitled one; otherwise 2D-LAS levels."""
+    mine, theirs = job.job_id in s.entitled, victim.job_id in s.entitled
+    if mine != theirs:
+        return mine
+    return _las_preempts(job, victim, s)
+
+
 def _limit_key(j: PendingJob, s: PassState) -> tuple[float | int | str, ...]:
     return (j.time_limit_s, j.submit_time_s, j.job_id)
 
@@ -250,7 +280,9 @@ POLICIES: dict[str, OrderingPolicy] = {
     "quota": SortedPolicy("quota", _quota_key),
     "fair_share": FairSharePolicy("fair_share", _fifo_key),
     "fair_las": FairSharePolicy("fair_las", _fair_las_key, _fair_las_preempts),
-    "las_fair": FairSharePolicy("las_fair", _limit_key, _las_preempts, _las_tier),
+    "las_fair": FairSharePolicy(
+        "las_fair", _limit_key, _entitled_las_preempts, _entitled_las_tier, uses_entitlement=True
+    ),
 }
 
 

@@ -316,7 +316,8 @@ def test_unknown_policy_is_an_error() -> None:
     [
         ("priority", pending("hi", 4, priority=1), running("lo", "n", 4), "higher priority class"),
         ("las", pending("new", 4), running("old", "n", 4, attained=1e5), "2D-LAS level 0 < 2"),
-        ("las_fair", pending("new", 4, "b"), running("old", "n", 4, attained=1e5), "level 0 < 2"),
+        # ties in the fill go by company id: "aaa" gets the 4 GPUs, "acme" borrows them
+        ("las_fair", pending("new", 4, "aaa"), running("old", "n", 4), "aaa's fair share"),
     ],
 )
 def test_preemption_reasons_name_the_rule(
@@ -324,3 +325,30 @@ def test_preemption_reasons_name_the_rule(
 ) -> None:
     result = run_pass(ONE_NODE, [job], [victim], policy=policy, preemption=True)
     assert fragment in result.preemptions[0].reason
+
+
+def test_las_fair_serves_fair_shares_before_borrowers() -> None:
+    nodes = [node("n", 8)]
+    old = running("old", "n", 4, "a", attained=1e5)  # inside a's fair share, 2D-LAS level 2
+    on_4_to_7 = [("n", d, 1.0) for d in range(4, 8)]
+    busy = [old, running("young", on_4_to_7, 4, "c", started_ago_s=60)]  # c: outside the fill
+    # a, b, c want 4 GPUs each of 8: the fill (ties by company id) entitles a and b
+    result = run_pass(nodes, [pending("new", 4, "b")], busy, policy="las_fair", preemption=True)
+    assert preempted(result) == ["old"]  # young is protected by min_runtime_s
+    assert "2D-LAS level 0 < 2" in result.preemptions[0].reason
+    # a borrower never preempts an entitled job, whatever its LAS level
+    result = run_pass(nodes, [pending("new", 4, "c")], busy, policy="las_fair", preemption=True)
+    assert preempted(result) == []
+
+
+def test_fair_share_fill_gives_whole_jobs_by_gpu_type() -> None:
+    from scheduler.core.entitlement import entitled_jobs
+
+    nodes = [node("g", 8, "G2"), node("t", 1, "T4")]
+    jobs = [pending("big", 8, "a", types=("G2",)), pending("s1", 1, "b"), pending("s2", 1, "c")]
+    # equal weights: b and c go first (lower share after their job); s1 fits best on the
+    # T4, s2 then takes a G2 GPU, and "big" no longer fits: it gets nothing, not a fraction
+    assert entitled_jobs(nodes, [], jobs, lambda c: 1.0) == {"s1", "s2"}
+    # a heavy weight puts a first: the G2 node is a's, c's job is left out
+    heavy = entitled_jobs(nodes, [], jobs, lambda c: 100.0 if c == "a" else 1.0)
+    assert heavy == {"big", "s1"}

@@ -1,0 +1,186 @@
+"""Which jobs are within their company's fair share: a shape-aware weighted max-min fill.
+
+The default policy serves these *entitled* jobs before borrowers (as Kueue serves nominal
+quota before cohort borrowing) and lets them reclaim GPUs from running borrowers.
+
+The fill is DRF's discrete progressive filling (Ghodsi et al., NSDI 2011) over every
+unfinished job, running or pending: the company with the lowest ``GPUs / weight`` (ties:
+lowest ``GPUs / weight`` after its next job, then company id) gets its smallest job that
+still fits on one schedulable node of a GPU type the job allows (a fraction shares one
+device, whole GPUs take whole devices of one node, best fit); a company none of whose jobs
+fits any more is saturated. A job of 8 GPUs gets an 8-GPU node or nothing, never a fraction.
+The benchmark's ``jain_fairness`` measures against the same fill.
+
+The fill depends only on the set of jobs, not on which of them run, so preempting a
+non-entitled job never makes it entitled in the next pass (no ping-pong). Within one company
+and shape, running jobs are entitled first, then pending jobs by (time limit, submit, id).
+Cost: jobs are grouped by (company, GPUs, allowed types); a step is a heap operation and a
+bucket scan per GPU type, and the fill stops when every company is saturated.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable
+
+from scheduler.core.model import GpuNode, PendingJob, RunningJob
+
+MILLI = 1000
+
+
+class _Pool:
+    """Free capacity of one GPU type: nodes bucketed by free whole devices; opened devices."""
+
+    __slots__ = ("nodes_by_free", "partial")
+
+    def __init__(self) -> None:
+        self.nodes_by_free: list[int] = [0]  # [free whole devices] -> number of nodes
+        self.partial: list[int] = []  # free milli-GPUs of opened devices, sorted
+
+    def add_node(self, gpus: int) -> None:
+        while len(self.nodes_by_free) <= gpus:
+            self.nodes_by_free.append(0)
+        self.nodes_by_free[gpus] += 1
+
+    def best_whole(self, k: int) -> int | None:
+        """Fewest free whole devices >= k on one node (best fit), or None."""
+        counts = self.nodes_by_free
+        for free in range(k, len(counts)):
+            if counts[free]:
+                return free
+        return None
+
+    def take_whole(self, free: int, k: int) -> None:
+        self.nodes_by_free[free] -= 1
+        self.nodes_by_free[free - k] += 1
+
+    def best_partial(self, need: int) -> int | None:
+        i = bisect_left(self.partial, need)
+        return i if i < len(self.partial) else None
+
+
+def entitled_jobs(
+    nodes: Iterable[GpuNode],
+    running: Iterable[RunningJob],
+    pending: Iterable[PendingJob],
+    weight: Callable[[str], float],
+) -> frozenset[str]:
+    """Ids of the jobs (running and pending) inside the fair-share fill."""
+    pools: dict[str, _Pool] = {}
+    for node in nodes:
+        if node.draining or node.gpu_count <= 0:
+            continue
+        pools.setdefault(node.gpu_type, _Pool()).add_node(node.gpu_count)
+    all_types = tuple(sorted(pools))
+    usable_of: dict[tuple[str, ...], tuple[str, ...]] = {}
+    # (company, gpus, types) -> (running ids, pending jobs); pending sorted only when reached
+    groups: dict[tuple[str, float, tuple[str, ...]], tuple[list[str], list[PendingJob]]] = {}
+    for r in sorted(running, key=lambda r: (r.start_time_s, r.job_id)):
+        key = (r.company_id, r.num_gpus, r.gpu_types)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = ([], [])
+        group[0].append(r.job_id)
+    get = groups.get
+    for p in pending:
+        pkey = (p.company_id, p.num_gpus, p.gpu_types)
+        group = get(pkey)
+        if group is None:
+            group = groups[pkey] = ([], [])
+        group[1].append(p)
+
+    # per company, shapes smallest first: (gpus, usable types, running ids, pending jobs)
+    usable: dict[str, list[tuple[float, int, tuple[str, ...], tuple[str, ...]]]] = {}
+    for company, gpus, types in groups:
+        allowed = usable_of.get(types)
+        if allowed is None:
+            allowed = usable_of[types] = (
+                tuple(t for t in types if t in pools) if types else all_types
+            )
+        if allowed and gpus > 0:
+            usable.setdefault(company, []).append((gpus, len(allowed), types, allowed))
+    shapes: dict[str, list[tuple[float, tuple[str, ...], list[str], list[PendingJob]]]] = {}
+    for company, found in usable.items():
+        found.sort()
+        shapes[company] = [(g, a, *groups[company, g, t]) for g, _, t, a in found]
+    entitled: list[str] = []
+    weights = {c: max(weight(c), 1e-12) for c in shapes}
+    heap = [(0.0, parts[0][0] / weights[c], c) for c, parts in shapes.items()]
+    heapq.heapify(heap)
+    push, pop = heapq.heappush, heapq.heappop
+    share_of: dict[str, float] = {}
+    ready: set[int] = set()
+    full: set[tuple[float, tuple[str, ...]]] = set()
+    while heap:
+        _, _, company = pop(heap)
+        parts = shapes[company]
+        w = weights[company]
+        share_gpus = share_of.get(company, 0.0)
+        while parts:
+            gpus, types, run_ids, waiting = parts[0]
+            if (gpus, types) in full or not _place(pools, gpus, types):
+                full.add((gpus, types))  # capacity only shrinks: this shape never fits again
+                parts.pop(0)
+                continue
+            if run_ids:
+                entitled.append(run_ids.pop(0))
+            else:
+                if id(waiting) not in ready:  # sort the group when the fill first reaches it
+                    waiting.sort(key=_pending_order, reverse=True)
+                    ready.add(id(waiting))
+                entitled.append(waiting.pop().job_id)
+            share_gpus += gpus
+            if not run_ids and not waiting:
+                parts.pop(0)
+                if not parts:
+                    break
+            mine = (share_gpus / w, (share_gpus + parts[0][0]) / w, company)
+            if heap and heap[0] < mine:
+                push(heap, mine)
+                break
+        share_of[company] = share_gpus
+    return frozenset(entitled)
+
+
+def _pending_order(job: PendingJob) -> tuple[float, float, str]:
+    return (job.time_limit_s, job.submit_time_s, job.job_id)
+
+
+def _place(pools: dict[str, _Pool], gpus: float, types: tuple[str, ...]) -> bool:
+    if gpus < 1:
+        need = max(1, round(gpus * MILLI))
+        best: tuple[int, str, int] | None = None
+        for t in types:
+            pool = pools[t]
+            i = pool.best_partial(need)
+            if i is not None and (best is None or pool.partial[i] < best[0]):
+                best = (pool.partial[i], t, i)
+        if best is not None:
+            pool = pools[best[1]]
+            free = pool.partial.pop(best[2])
+            insort(pool.partial, free - need)
+            return True
+        whole = _best_whole(pools, 1, types)
+        if whole is None:
+            return False
+        pool = pools[whole[1]]
+        pool.take_whole(whole[0], 1)
+        insort(pool.partial, MILLI - need)
+        return True
+    k = math.ceil(gpus - 1e-9)
+    whole = _best_whole(pools, k, types)
+    if whole is None:
+        return False
+    pools[whole[1]].take_whole(whole[0], k)
+    return True
+
+
+def _best_whole(pools: dict[str, _Pool], k: int, types: tuple[str, ...]) -> tuple[int, str] | None:
+    best: tuple[int, str] | None = None
+    for t in types:
+        free = pools[t].best_whole(k)
+        if free is not None and (best is None or (free, t) < best):
+            best = (free, t)
+    return best
