@@ -7,6 +7,7 @@ consultants assigned to it), other companies' answer 404.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -46,27 +47,34 @@ Step = Annotated[int | None, Query(ge=1, le=31 * 86400, description="Bucket widt
 CompanyId = Annotated[int, Path(ge=1)]
 
 
-def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+
+def _period(start: Start = None, end: End = None) -> Period:
     end = end or utcnow()
-    return start or end - timedelta(days=30), end
+    return Period(start or end - timedelta(days=30), end)
+
+
+PeriodDep = Annotated[Period, Depends(_period)]
 
 
 @router.get("/utilization", response_model=UtilizationHistory, summary="GPU allocation history")
 def utilization_history(
     session: SessionDep,
     _: Operator,
-    start: Start = None,
-    end: End = None,
+    period: PeriodDep,
     step_s: Step = None,
     gpu_type: Annotated[str | None, Query(max_length=40, description="'*' = all types")] = None,
     company_id: Annotated[int | None, Query(ge=1)] = None,
     per_company: bool = False,
 ) -> UtilizationHistory:
-    start, end = _period(start, end)
     return utilization.utilization_history(
         session=session,
-        start=start,
-        end=end,
+        start=period.start,
+        end=period.end,
         step_s=step_s,
         gpu_type=gpu_type,
         company_id=company_id,
@@ -89,15 +97,18 @@ def utilization_now(session: SessionDep, _: Operator) -> list[UtilizationSample]
 def gpu_utilization(
     session: SessionDep,
     _: Operator,
-    start: Start = None,
-    end: End = None,
+    period: PeriodDep,
     step_s: Step = None,
     node_id: Annotated[str | None, Query(max_length=100)] = None,
     job_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> GpuUtilHistory:
-    start, end = _period(start, end)
     return utilization.gpu_util_history(
-        session=session, start=start, end=end, step_s=step_s, node_id=node_id, job_id=job_id
+        session=session,
+        start=period.start,
+        end=period.end,
+        step_s=step_s,
+        node_id=node_id,
+        job_id=job_id,
     )
 
 
@@ -106,18 +117,16 @@ def usage_report(
     session: SessionDep,
     _: Operator,
     ops: Ops,
+    period: PeriodDep,
     group_by: GroupBy = GroupBy.company,
-    start: Start = None,
-    end: End = None,
     company_id: Annotated[int | None, Query(ge=1)] = None,
     programme_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> UsageReport:
-    start, end = _period(start, end)
     return usage.usage_report(
         session=session,
         settings=ops,
-        start=start,
-        end=end,
+        start=period.start,
+        end=period.end,
         group_by=group_by,
         company_id=company_id,
         programme_id=programme_id,
@@ -130,14 +139,16 @@ def usage_report(
 def usage_entries(
     session: SessionDep,
     _: Operator,
-    start: Start = None,
-    end: End = None,
+    period: PeriodDep,
     company_id: Annotated[int | None, Query(ge=1)] = None,
     programme_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> list[UsageEntry]:
-    start, end = _period(start, end)
     return usage.usage_entries(
-        session=session, start=start, end=end, company_id=company_id, programme_id=programme_id
+        session=session,
+        start=period.start,
+        end=period.end,
+        company_id=company_id,
+        programme_id=programme_id,
     )
 
 
@@ -157,17 +168,15 @@ def company_usage(
     actor: UsageReader,
     ops: Ops,
     company_id: CompanyId,
+    period: PeriodDep,
     group_by: GroupBy = GroupBy.month,
-    start: Start = None,
-    end: End = None,
 ) -> UsageReport:
     _visible_company(session, actor, company_id)
-    start, end = _period(start, end)
     return usage.usage_report(
         session=session,
         settings=ops,
-        start=start,
-        end=end,
+        start=period.start,
+        end=period.end,
         group_by=group_by,
         company_id=company_id,
     )
@@ -183,18 +192,16 @@ def company_statement(
     actor: UsageReader,
     ops: Ops,
     company_id: CompanyId,
-    start: Start = None,
-    end: End = None,
+    period: PeriodDep,
     programme_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> SettlementStatement:
     _visible_company(session, actor, company_id)
-    start, end = _period(start, end)
     return usage.settlement_statement(
         session=session,
         settings=ops,
         company_id=company_id,
-        start=start,
-        end=end,
+        start=period.start,
+        end=period.end,
         programme_id=programme_id,
     )
 

@@ -3,8 +3,7 @@ and hub_api's metrics and the utilization history hold the values the run implie
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from tests.hub_api.conftest import World
 from tests.hub_api.jobs.builders import fund, job_payload
 from tests.hub_api.ops.helpers import labelled, samples_of, value
 from tests.integration.conftest import RayTestCluster
+from tests.integration.test_ray_jobs import drive
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -50,16 +50,6 @@ def observed(
     with Session(engine) as session:
         for job in session.exec(select(Job)).all():
             executor.stop(job.submission_id)
-
-
-def drive(service: SchedulerService, until: Callable[[], bool], timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        service.run_pass()
-        if until():
-            return
-        time.sleep(0.3)
-    raise AssertionError("condition not reached in time")
 
 
 def test_metrics_after_a_scripted_run_on_ray(
