@@ -31,8 +31,8 @@ seed: db ## Load demo companies and users (idempotent)
 up: seed ## Install everything and run the local hub (Ray with simulated GPUs, API, scheduler) with demo data
 	$(BIN)/axhub dev up
 
-test: install helm ## Run the whole test suite (SQLite and PostgreSQL at 127.0.0.1:5432)
-	$(BIN)/pytest
+test: install helm ## Run the whole test suite (SQLite and PostgreSQL at 127.0.0.1:5432), two workers
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 test-fast: install ## Tests without the slow and PostgreSQL ones
 	$(BIN)/pytest -m "not slow and not postgres"

@@ -28,11 +28,17 @@ POSTGRES_URL = os.environ.get(
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("db_backend") == "postgres":
             item.add_marker(pytest.mark.postgres)
+        # `make test` runs two workers (pytest-xdist, --dist loadgroup): every test that uses
+        # the session's real Ray cluster / MLflow server runs in one worker, so each is started
+        # once, while the other worker runs the rest.
+        if item.get_closest_marker("integration") is not None:
+            item.add_marker(pytest.mark.xdist_group("cluster"))
 
 
 def make_postgres_schema_engine(schema: str) -> Engine:
