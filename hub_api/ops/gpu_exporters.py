@@ -33,6 +33,7 @@ class GpuReading:
     utilization_pct: float
     memory_used_mib: float | None = None
     model: str | None = None
+    pod: str | None = None  # DCGM: the pod using the GPU (a Ray worker pod = the hub's node id)
 
 
 def _number(text: str) -> float | None:
@@ -80,8 +81,9 @@ def _node_of(labels: dict[str, str]) -> str | None:
 
 def parse_dcgm(text: str) -> list[GpuReading]:
     """Prometheus text of NVIDIA's dcgm-exporter: ``DCGM_FI_DEV_GPU_UTIL{gpu="0",Hostname=…}``
-    (percent) joined with ``DCGM_FI_DEV_FB_USED`` (MiB) on node and GPU index."""
-    utilization: dict[tuple[str, int], tuple[float, str | None]] = {}
+    (percent) joined with ``DCGM_FI_DEV_FB_USED`` (MiB) on node and GPU index; ``pod`` is kept
+    (the exporter's pod mapping names the Ray worker pod holding the GPU)."""
+    utilization: dict[tuple[str, int], tuple[float, str | None, str | None]] = {}
     memory: dict[tuple[str, int], float] = {}
     for family in text_string_to_metric_families(text):
         if family.name not in (DCGM_UTIL, DCGM_FB_USED):
@@ -93,7 +95,8 @@ def parse_dcgm(text: str) -> list[GpuReading]:
                 continue
             key = (node, int(gpu))
             if family.name == DCGM_UTIL:
-                utilization[key] = (float(sample.value), sample.labels.get("modelName"))
+                labels = sample.labels
+                utilization[key] = (float(sample.value), labels.get("modelName"), labels.get("pod"))
             else:
                 memory[key] = float(sample.value)
     return [
@@ -103,8 +106,9 @@ def parse_dcgm(text: str) -> list[GpuReading]:
             utilization_pct=value,
             memory_used_mib=memory.get((node, index)),
             model=model,
+            pod=pod or None,
         )
-        for (node, index), (value, model) in sorted(utilization.items())
+        for (node, index), (value, model, pod) in sorted(utilization.items())
     ]
 
 

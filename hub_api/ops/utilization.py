@@ -87,13 +87,15 @@ def readings_beside_allocation(
     types = {n.node_id: n.gpu_type for n in session.exec(select(ClusterNode)).all()}
     samples = []
     for reading in readings:
-        holder = holders.get((reading.node_id, reading.gpu_index))
+        # In Kubernetes the hub's node ids are Ray worker pod names (DCGM's `pod` label).
+        node_id = reading.pod if reading.pod in types else reading.node_id
+        holder = holders.get((node_id, reading.gpu_index))
         samples.append(
             GpuUtilSample(
                 at=at,
-                node_id=reading.node_id,
+                node_id=node_id,
                 gpu_index=reading.gpu_index,
-                gpu_type=types.get(reading.node_id) or reading.model,
+                gpu_type=types.get(node_id) or reading.model,
                 utilization_pct=reading.utilization_pct,
                 memory_used_mib=reading.memory_used_mib,
                 job_id=holder.id if holder else None,

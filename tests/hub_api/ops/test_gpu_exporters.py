@@ -49,6 +49,7 @@ def test_dcgm_readings_join_utilization_and_memory_per_node_and_gpu() -> None:
         ("gpu-l40s-0", 0, 12.0, None),
     ]
     assert readings[0].model == "NVIDIA A100-SXM4-80GB"
+    assert [r.pod for r in readings] == ["axhub-raycluster-gpu-a100-worker-7x2kq", None, None]
 
 
 def test_dcgm_without_node_label_falls_back_to_instance() -> None:

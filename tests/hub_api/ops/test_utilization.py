@@ -4,6 +4,7 @@ beside the job holding the GPU."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,9 +14,14 @@ from sqlmodel import Session, select
 from hub_api.cluster.models import ClusterNode
 from hub_api.core.config import Settings
 from hub_api.jobs.models import JobStatus
-from hub_api.ops.gpu_exporters import GpuReading
+from hub_api.ops.gpu_exporters import GpuReading, parse_dcgm
 from hub_api.ops.models import ALL, GpuUtilSample, UtilizationSample
-from hub_api.ops.utilization import UtilizationSampler, choose_step, current_samples
+from hub_api.ops.utilization import (
+    UtilizationSampler,
+    choose_step,
+    current_samples,
+    readings_beside_allocation,
+)
 from hub_api.users.models import Role
 from tests.hub_api.conftest import World
 from tests.hub_api.jobs.builders import make_job
@@ -191,3 +197,19 @@ def test_utilization_now_and_operators_only(
     }
     for path in ("/api/v1/utilization", "/api/v1/utilization/now", "/api/v1/utilization/gpus"):
         assert client.get(path, headers=world.headers(world.engineer_a)).status_code == 403
+
+
+def test_dcgm_readings_match_the_ray_worker_pod_holding_the_gpu(
+    session: Session, world: World
+) -> None:
+    pod = "axhub-raycluster-gpu-a100-worker-7x2kq"
+    session.add(ClusterNode(node_id=pod, gpu_type="A100", gpu_count=2))
+    session.commit()
+    job_id = running(session, world, "a", pod, [0])
+    recorded = Path(__file__).parent / "recorded" / "dcgm_exporter.txt"
+    stored = readings_beside_allocation(session, parse_dcgm(recorded.read_text()), at=T0)
+    assert [(s.node_id, s.gpu_index, s.utilization_pct, s.job_id) for s in stored] == [
+        (pod, 0, 88.0, job_id),
+        ("gpu-a100-0", 1, 0.0, None),  # an unused GPU: no pod, the host name
+        ("gpu-l40s-0", 0, 12.0, None),
+    ]
