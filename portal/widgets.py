@@ -59,7 +59,7 @@ def jobs_table(jobs: list[Json], names: dict[int, str] | None = None, *, key: st
             **({t("common.company"): names.get(job["company_id"], "")} if names else {}),
             t("job.status"): job_status(job["status"]),
             t("job.gpus"): fmt_number(job["num_gpus"], loc, 1),
-            t("job.queue_position"): job["queue_position"] or "",
+            t("job.queue_position"): job["queue_position"],
             t("job.submitted_at"): fmt_datetime(job["submitted_at"], loc),
         }
         for job in jobs

@@ -174,3 +174,17 @@ def test_registering_a_model_of_a_job_without_an_mlflow_run_says_so(hub: HubWorl
     button(at, "등록").click().run()  # type: ignore[attr-defined]
     assert not at.exception
     assert [w.value for w in at.warning] == ["이 작업의 MLflow 실행 기록이 없습니다."]
+
+
+def test_consultant_proposes_a_grant_from_the_case_page(hub: HubWorld) -> None:
+    case_id = hub.ids["gwangju_case"]
+    before = len(hub.client("consultant").grants(case_id=case_id))
+    at = open_page(portal(hub, "consultant"), "case", case_id=case_id)
+    at.number_input(key="grant_hours").set_value(40.0)
+    at.text_area(key="grant_purpose").input("불량 검출 모델 재학습")
+    button(at, "제안하기").click().run()  # type: ignore[attr-defined]
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    grants = hub.client("consultant").grants(case_id=case_id)
+    assert len(grants) == before + 1
+    assert (grants[0]["status"], grants[0]["gpu_hours"]) == ("proposed", 40.0)
