@@ -63,11 +63,15 @@ class HubWorld:
     service: SchedulerService
     executor: InMemoryExecutor
     ids: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
 
     def client(self, who: str) -> PortalClient:
-        hub = PortalClient(self.url)
-        hub.login(LOGINS[who], DEMO_PASSWORD)
-        return hub
+        """A client signed in as ``who``; one login per persona (argon2 is slow on purpose)."""
+        if who not in self.tokens:
+            self.tokens[who] = PortalClient(self.url).login(LOGINS[who], DEMO_PASSWORD)[
+                "access_token"
+            ]
+        return PortalClient(self.url, token=self.tokens[who])
 
 
 def build_engine_and_settings(tmp: Path, *, file_db: bool = False) -> tuple[Engine, Settings]:
