@@ -585,3 +585,52 @@ def test_values_files_merge_like_helm() -> None:
     merged = load_values(GPU)
     assert merged["api"]["replicas"] == 2  # from values.yaml
     assert merged["rayCluster"]["workerGroups"]["a100"]["gpus"] == 8  # from the ci file
+
+
+def test_every_service_reaches_a_named_port_of_its_pods(docs: list[dict[str, Any]]) -> None:
+    pods = [template for _owner, template in pod_specs(docs)]
+    for service in of_kind(docs, "Service"):
+        selected = [
+            t
+            for t in pods
+            if _selects({"matchLabels": service["spec"]["selector"]}, t["metadata"]["labels"])
+        ]
+        assert len(selected) == 1, service["metadata"]["name"]
+        names = {p["name"] for c in selected[0]["spec"]["containers"] for p in c.get("ports", [])}
+        assert {p["targetPort"] for p in service["spec"]["ports"]} <= names
+
+
+def test_every_secret_configmap_and_claim_a_pod_uses_is_rendered(
+    docs: list[dict[str, Any]],
+) -> None:
+    data = {
+        (d["kind"], d["metadata"]["name"]): set(d.get("data") or d.get("stringData") or {})
+        for d in docs
+        if d["kind"] in {"Secret", "ConfigMap"}
+    }
+    claims = {d["metadata"]["name"] for d in of_kind(docs, "PersistentVolumeClaim")}
+    missing = []
+    for owner, template in pod_specs(docs):
+        spec = template["spec"]
+        for container in spec["containers"] + spec.get("initContainers", []):
+            for source in container.get("envFrom", []):
+                if ("ConfigMap", source["configMapRef"]["name"]) not in data:
+                    missing.append(f"{owner}: ConfigMap {source['configMapRef']['name']}")
+            for env in container.get("env", []):
+                for kind, ref in (
+                    ("Secret", env.get("valueFrom", {}).get("secretKeyRef")),
+                    ("ConfigMap", env.get("valueFrom", {}).get("configMapKeyRef")),
+                ):
+                    if (
+                        ref
+                        and not ref.get("optional")
+                        and ref["key"] not in data.get((kind, ref["name"]), set())
+                    ):
+                        missing.append(f"{owner}: {kind} {ref['name']}/{ref['key']}")
+        for volume in spec.get("volumes", []):
+            if "configMap" in volume and ("ConfigMap", volume["configMap"]["name"]) not in data:
+                missing.append(f"{owner}: ConfigMap volume {volume['configMap']['name']}")
+            claim = volume.get("persistentVolumeClaim", {}).get("claimName")
+            if claim and claim not in claims:
+                missing.append(f"{owner}: PVC {claim}")
+    assert missing == []
