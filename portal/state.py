@@ -99,6 +99,14 @@ def go(page: str, **selection: Any) -> None:
     st.switch_page(page)
 
 
+def quietly(fn: Callable[[], T]) -> T | None:
+    """For optional extras (e.g. author names): ``None`` instead of an error message."""
+    try:
+        return fn()
+    except HubApiError:
+        return None
+
+
 def load(fn: Callable[[], T]) -> T:
     """Like ``call``, but the page stops (after showing the API's message) when it fails."""
     result = call(fn)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from portal import case_staff, widgets
 from portal.formatting import fmt_date, fmt_datetime, fmt_number, label
-from portal.state import act, call, client, load, locale, require_user, selected, t
+from portal.state import act, call, client, load, locale, quietly, require_user, selected, t
 
 me = require_user()
 hub = client()
@@ -35,11 +35,19 @@ with tabs[0]:
     left, right = st.columns([3, 2])
     with left:
         st.markdown(f"#### {t('case.comments')}")
-        for comment in call(lambda: hub.comments(case["id"])) or []:
+        comments = call(lambda: hub.comments(case["id"])) or []
+        people = {u["id"]: u for u in quietly(hub.users) or []} if comments else {}
+        for comment in comments:
             internal = comment["visibility"] == "internal"
-            with st.chat_message("assistant" if internal else "user"):
+            author = people.get(comment["author_id"])
+            from_hub = author is None or author["role"] != "engineer"
+            with st.chat_message(
+                "hub" if from_hub else "company",
+                avatar=":material/support_agent:" if from_hub else ":material/factory:",
+            ):
+                name = author["full_name"] if author else t("case.hub_staff")
                 tag = f" · :orange-badge[:material/lock: {t('case.internal')}]" if internal else ""
-                st.caption(fmt_datetime(comment["created_at"], loc) + tag)
+                st.caption(f"**{name}** · {fmt_datetime(comment['created_at'], loc)}{tag}")
                 st.write(comment["body"])
         with st.form("comment", clear_on_submit=True):
             body = st.text_area(t("case.new_comment"), key="comment_body")

@@ -136,6 +136,7 @@ M: dict[str, tuple[str, str]] = {
     "case.tab_assessment": ("성숙도 진단", "Maturity assessment"),
     "case.tab_grant": ("GPU 지원", "GPU grant"),
     "case.comments": ("의견", "Comments"),
+    "case.hub_staff": ("허브 담당자", "Hub staff"),
     "case.internal": ("내부", "internal"),
     "case.new_comment": ("새 의견", "New comment"),
     "case.visibility": ("공개 범위", "Visible to"),

@@ -105,7 +105,9 @@ def test_another_company_job_is_not_found_and_shown_as_the_api_message(hub: HubW
 def test_internal_comments_stay_with_hub_staff(hub: HubWorld) -> None:
     case_id = hub.ids["gwangju_case"]
     staff = texts(open_page(portal(hub, "consultant"), "case", case_id=case_id))
-    company = texts(open_page(portal(hub, "engineer_gwangju"), "case", case_id=case_id))
+    company_at = open_page(portal(hub, "engineer_gwangju"), "case", case_id=case_id)
+    assert not company_at.error, [e.value for e in company_at.error]
+    company = texts(company_at)
     assert "예산 규모 확인 필요" in staff
     assert "예산 규모 확인 필요" not in company
     assert "센서 데이터 샘플을 공유해 주세요." in company
