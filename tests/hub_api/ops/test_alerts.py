@@ -18,7 +18,11 @@ from tests.factories import make_case, make_grant, make_programme
 from tests.hub_api.conftest import World
 from tests.hub_api.jobs.builders import make_job
 
-NOW = datetime.now(UTC)
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
 URL = "/api/v1/alerts"
 
 
@@ -33,7 +37,7 @@ def idle_job(session: Session, world: World, *, peak: float, minutes: int) -> st
     for minute in range(minutes):
         session.add(
             GpuUtilSample(
-                at=NOW - timedelta(minutes=minute),
+                at=now() - timedelta(minutes=minute),
                 node_id="n1",
                 gpu_index=0,
                 utilization_pct=peak if minute == 0 else 0.0,
@@ -51,8 +55,8 @@ def spent_budget(session: Session, world: World, *, used_hours: float) -> str:
         make_case(session, world.company_a),
         make_programme(session),
         gpu_hours=10,
-        valid_from=NOW - timedelta(days=10),
-        valid_until=NOW + timedelta(days=60),
+        valid_from=now() - timedelta(days=10),
+        valid_until=now() + timedelta(days=60),
     )
     session.add(
         LedgerEntry(
@@ -74,8 +78,8 @@ def ending_grant(session: Session, world: World, *, days: int) -> str:
         make_case(session, world.company_b),
         make_programme(session),
         gpu_hours=10,
-        valid_from=NOW - timedelta(days=10),
-        valid_until=NOW + timedelta(days=days),
+        valid_from=now() - timedelta(days=10),
+        valid_until=now() + timedelta(days=days),
     )
     return str(grant.id)
 
@@ -87,7 +91,7 @@ def node(session: Session, world: World, *, alive: bool, seen_ago_s: float) -> s
             gpu_type="A100",
             gpu_count=8,
             alive=alive,
-            last_seen_at=NOW - timedelta(seconds=seen_ago_s),
+            last_seen_at=now() - timedelta(seconds=seen_ago_s),
         )
     )
     session.commit()
