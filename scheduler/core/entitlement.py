@@ -24,6 +24,7 @@ import heapq
 import math
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from scheduler.core.model import GpuNode, PendingJob, RunningJob
 
@@ -43,22 +44,6 @@ class _Pool:
         while len(self.nodes_by_free) <= gpus:
             self.nodes_by_free.append(0)
         self.nodes_by_free[gpus] += 1
-
-    def best_whole(self, k: int) -> int | None:
-        """Fewest free whole devices >= k on one node (best fit), or None."""
-        counts = self.nodes_by_free
-        for free in range(k, len(counts)):
-            if counts[free]:
-                return free
-        return None
-
-    def take_whole(self, free: int, k: int) -> None:
-        self.nodes_by_free[free] -= 1
-        self.nodes_by_free[free - k] += 1
-
-    def best_partial(self, need: int) -> int | None:
-        i = bisect_left(self.partial, need)
-        return i if i < len(self.partial) else None
 
 
 def entitled_jobs(
@@ -101,45 +86,58 @@ def entitled_jobs(
             )
         if allowed and gpus > 0:
             usable.setdefault(company, []).append((gpus, len(allowed), types, allowed))
-    shapes: dict[str, list[tuple[float, tuple[str, ...], list[str], list[PendingJob]]]] = {}
+    # per company, shapes smallest first: [gpus, usable types, running ids (last = oldest),
+    # pending jobs (sorted, last = first, once the fill reaches them), shape key, sorted?]
+    shapes: dict[str, list[list[Any]]] = {}
     for company, found in usable.items():
         found.sort()
-        shapes[company] = [(g, a, *groups[company, g, t]) for g, _, t, a in found]
+        rows = shapes[company] = []
+        for g, _, t, a in found:
+            run_ids, waiting = groups[company, g, t]
+            run_ids.reverse()
+            rows.append([g, a, run_ids, waiting, (g, a), False])
     entitled: list[str] = []
+    add = entitled.append
     weights = {c: max(weight(c), 1e-12) for c in shapes}
     heap = [(0.0, parts[0][0] / weights[c], c) for c, parts in shapes.items()]
     heapq.heapify(heap)
     push, pop = heapq.heappush, heapq.heappop
     share_of: dict[str, float] = {}
-    ready: set[int] = set()
     full: set[tuple[float, tuple[str, ...]]] = set()
+    place = _place
     while heap:
-        _, _, company = pop(heap)
+        company = pop(heap)[2]
         parts = shapes[company]
         w = weights[company]
         share_gpus = share_of.get(company, 0.0)
         while parts:
-            gpus, types, run_ids, waiting = parts[0]
-            if (gpus, types) in full or not _place(pools, gpus, types):
-                full.add((gpus, types))  # capacity only shrinks: this shape never fits again
-                parts.pop(0)
+            part = parts[0]
+            gpus = part[0]
+            if part[4] in full or not place(pools, gpus, part[1]):
+                full.add(part[4])  # capacity only shrinks: this shape never fits again
+                del parts[0]
                 continue
+            run_ids, waiting = part[2], part[3]
             if run_ids:
-                entitled.append(run_ids.pop(0))
+                add(run_ids.pop())
             else:
-                if id(waiting) not in ready:  # sort the group when the fill first reaches it
+                if not part[5]:  # sort the group when the fill first reaches it
                     waiting.sort(key=_pending_order, reverse=True)
-                    ready.add(id(waiting))
-                entitled.append(waiting.pop().job_id)
+                    part[5] = True
+                add(waiting.pop().job_id)
             share_gpus += gpus
             if not run_ids and not waiting:
-                parts.pop(0)
+                del parts[0]
                 if not parts:
                     break
-            mine = (share_gpus / w, (share_gpus + parts[0][0]) / w, company)
-            if heap and heap[0] < mine:
-                push(heap, mine)
-                break
+            level = share_gpus / w
+            if heap:
+                top = heap[0]
+                if top[0] < level or (
+                    top[0] == level and top[1:] < ((share_gpus + parts[0][0]) / w, company)
+                ):
+                    push(heap, (level, (share_gpus + parts[0][0]) / w, company))
+                    break
         share_of[company] = share_gpus
     return frozenset(entitled)
 
@@ -149,38 +147,36 @@ def _pending_order(job: PendingJob) -> tuple[float, float, str]:
 
 
 def _place(pools: dict[str, _Pool], gpus: float, types: tuple[str, ...]) -> bool:
+    """Take one job's GPUs from the pools (best fit); False if it fits nowhere."""
     if gpus < 1:
         need = max(1, round(gpus * MILLI))
-        best: tuple[int, str, int] | None = None
-        for t in types:
-            pool = pools[t]
-            i = pool.best_partial(need)
-            if i is not None and (best is None or pool.partial[i] < best[0]):
-                best = (pool.partial[i], t, i)
-        if best is not None:
-            pool = pools[best[1]]
-            free = pool.partial.pop(best[2])
-            insort(pool.partial, free - need)
+        best_free, best_row, best_i = MILLI + 1, None, 0
+        for t in types:  # the fullest opened device that still has room
+            row = pools[t].partial
+            i = bisect_left(row, need)
+            if i < len(row) and row[i] < best_free:
+                best_free, best_row, best_i = row[i], row, i
+        if best_row is not None:
+            del best_row[best_i]
+            insort(best_row, best_free - need)
             return True
-        whole = _best_whole(pools, 1, types)
-        if whole is None:
-            return False
-        pool = pools[whole[1]]
-        pool.take_whole(whole[0], 1)
-        insort(pool.partial, MILLI - need)
-        return True
-    k = math.ceil(gpus - 1e-9)
-    whole = _best_whole(pools, k, types)
-    if whole is None:
-        return False
-    pools[whole[1]].take_whole(whole[0], k)
-    return True
-
-
-def _best_whole(pools: dict[str, _Pool], k: int, types: tuple[str, ...]) -> tuple[int, str] | None:
-    best: tuple[int, str] | None = None
+        k = 1
+    else:
+        k = math.ceil(gpus - 1e-9)
+    best: tuple[int, str] | None = None  # fewest free whole devices on one node, then type
     for t in types:
-        free = pools[t].best_whole(k)
-        if free is not None and (best is None or (free, t) < best):
-            best = (free, t)
-    return best
+        counts = pools[t].nodes_by_free
+        for free in range(k, len(counts)):
+            if counts[free]:
+                if best is None or (free, t) < best:
+                    best = (free, t)
+                break
+    if best is None:
+        return False
+    free, t = best
+    pool = pools[t]
+    pool.nodes_by_free[free] -= 1
+    pool.nodes_by_free[free - k] += 1
+    if gpus < 1:
+        insort(pool.partial, MILLI - max(1, round(gpus * MILLI)))
+    return True
