@@ -245,9 +245,16 @@ SOURCES = {
 
 
 def kpi_report(
-    *, session: Session, actor: Principal, start: datetime, end: datetime, hub_region: str
+    *,
+    session: Session,
+    actor: Principal,
+    start: datetime,
+    end: datetime,
+    hub_region: str,
+    records: KpiRecords | None = None,
 ) -> KpiReport:
-    records = kpi_records(session=session, actor=actor, start=start, end=end)
+    """The figures; ``records`` (of the same period) when the caller already has them."""
+    records = records or kpi_records(session=session, actor=actor, start=start, end=end)
     served, cases, jobs = records.companies, records.cases, records.jobs
     response_hours = [c.first_response_hours for c in cases if c.first_response_hours is not None]
     waits = [j.queue_wait_s for j in jobs if j.queue_wait_s is not None]

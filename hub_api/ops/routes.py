@@ -236,8 +236,14 @@ def kpi_report(
     end: datetime,
     format: ReportFormat = ReportFormat.json,
 ) -> Any:
+    records = kpi.kpi_records(session=session, actor=actor, start=start, end=end)
     report = kpi.kpi_report(
-        session=session, actor=actor, start=start, end=end, hub_region=settings.hub_region
+        session=session,
+        actor=actor,
+        start=start,
+        end=end,
+        hub_region=settings.hub_region,
+        records=records,
     )
     name = f"axhub-kpi-{report.start:%Y%m%d}-{report.end:%Y%m%d}"
     if format == ReportFormat.csv:
@@ -247,7 +253,6 @@ def kpi_report(
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     if format == ReportFormat.xlsx:
-        records = kpi.kpi_records(session=session, actor=actor, start=start, end=end)
         return Response(
             kpi_export.to_xlsx(report, records),
             media_type=XLSX_TYPE,
