@@ -11,6 +11,9 @@ device, whole GPUs take whole devices of one node, best fit); a company none of 
 fits any more is saturated. A job of 8 GPUs gets an 8-GPU node or nothing, never a fraction.
 The benchmark's ``jain_fairness`` measures against the same fill.
 
+Draining nodes are left out; a gang job bigger than one node is never entitled (it can still
+start as a borrower).
+
 The fill depends only on the set of jobs, not on which of them run, so preempting a
 non-entitled job never makes it entitled in the next pass (no ping-pong). Within one company
 and shape, running jobs are entitled first, then pending jobs by (time limit, submit, id).
