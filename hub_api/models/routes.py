@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 from typing import Annotated
 
@@ -154,7 +155,7 @@ def download_artifact(
         run_id=run_id,
         path=path,
     )
-    filename = PurePosixPath(path).name.replace('"', "")
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", PurePosixPath(path).name) or "artifact"
     return StreamingResponse(
         chunks,
         media_type="application/octet-stream",
