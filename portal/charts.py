@@ -12,7 +12,22 @@ from portal.api_client import MetricPoint
 Json = dict[str, Any]
 FREE_COLOR = "#e9ecef"
 TIME_FORMAT = "%m/%d %H:%M"
+SHORT_TIME_FORMAT = "%H:%M:%S"
 LEGEND = alt.Legend(orient="bottom", labelLimit=320, title=None)
+
+
+def _time_axis(frame: pd.DataFrame) -> alt.Axis:
+    """Month/day and minutes; seconds when everything happened within an hour."""
+    span = frame["at"].max() - frame["at"].min() if len(frame) else pd.Timedelta(0)
+    short = span < pd.Timedelta(hours=1)
+    return alt.Axis(
+        format=SHORT_TIME_FORMAT if short else TIME_FORMAT,
+        labelAngle=0,
+        tickCount=6,
+        labelOverlap=True,
+    )
+
+
 PALETTE = ["#1f6feb", "#e8590c", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#c2255c"]
 
 
@@ -25,7 +40,7 @@ def burn_down(rows: list[Json], *, x_title: str, y_title: str) -> alt.Chart:
             x=alt.X(
                 "at:T",
                 title=x_title,
-                axis=alt.Axis(format=TIME_FORMAT, labelAngle=0, tickCount=6, labelOverlap=True),
+                axis=_time_axis(frame),
             ),
             y=alt.Y("remaining:Q", title=y_title, scale=alt.Scale(zero=True)),
             tooltip=[
@@ -88,7 +103,7 @@ def allocation_over_time(rows: list[Json], *, x_title: str, y_title: str) -> alt
             x=alt.X(
                 "at:T",
                 title=x_title,
-                axis=alt.Axis(format=TIME_FORMAT, labelAngle=0, tickCount=6, labelOverlap=True),
+                axis=_time_axis(frame),
             ),
             y=alt.Y("gpus:Q", title=y_title, stack=True),
             color=alt.Color("company:N", legend=LEGEND, scale=alt.Scale(range=PALETTE)),

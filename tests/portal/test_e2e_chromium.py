@@ -153,7 +153,7 @@ def test_personas_in_chromium(live_hub: HubWorld, browser: Browser) -> None:
     )
     browser.login("operator@axhub.example", DEMO_PASSWORD)
     browser.text_present("GPU 배치 현황")
-    assert browser.charts(), "the GPU grid is drawn"
+    wait_for(lambda: browser.charts(), timeout_s=30, what="the GPU grid")
     allocations = live_hub.client("operator").allocations()
     assert [a["job_id"] for a in allocations] == [long_job["id"]]
     browser.screenshot(SHOTS / "operator-cluster.png")
