@@ -65,9 +65,7 @@ class LeaderLock:
     def release(self) -> None:
         if self._connection is not None:
             try:
-                self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": self.key}
-                )
+                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
                 self._connection.commit()
             finally:
                 self._connection.close()
