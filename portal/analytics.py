@@ -90,6 +90,19 @@ def allocation_over_time(jobs: list[Json], names: dict[int, str], now: datetime)
     ]
 
 
+def allocation_from_samples(points: list[Json], names: dict[int, str]) -> list[Json]:
+    """The scheduler's utilization samples (per company, all GPU types) as chart rows."""
+    return [
+        {
+            "at": hub_local(p["at"]),
+            "company": names.get(int(p["company_id"]), f"#{p['company_id']}"),
+            "gpus": float(p["allocated_gpus"]),
+        }
+        for p in sorted(points, key=lambda p: str(p["at"]))
+        if p.get("company_id") is not None and p.get("gpu_type") in ("*", None)
+    ]
+
+
 def fair_share(jobs: list[Json], nodes: list[Json], names: dict[int, str]) -> list[Json]:
     """Per company with active jobs: GPUs held, GPUs waited for, and its equal share."""
     total_gpus = sum(int(n["gpu_count"]) for n in nodes if not n.get("draining"))

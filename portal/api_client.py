@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub_api.client import HubApiError, HubClient
@@ -268,6 +269,18 @@ class PortalClient(HubClient):
 
     def allocations(self) -> list[Json]:
         return list(self._get("/cluster/allocations"))
+
+    def utilization(self, *, hours: int = 24) -> list[Json] | None:
+        """GPUs held per company over the last ``hours`` (the scheduler's samples), or ``None``
+        when this hub has no utilization history."""
+        start = (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
+        try:
+            body = self._get("/utilization", start=start, gpu_type="*", per_company="true")
+        except HubApiError as exc:
+            if exc.status in (404, 405):
+                return None
+            raise
+        return list(body["points"])
 
     def drain(self, node_id: str, reason: str) -> Json:
         result: Json = self.request(

@@ -73,7 +73,10 @@ for node in nodes:
                     st.rerun()
 
 st.subheader(t("cluster.over_time"))
-series = analytics.allocation_over_time(jobs, names, datetime.now(UTC))
+samples = call(hub.utilization)
+series = analytics.allocation_from_samples(samples or [], names)
+if not series:  # no samples yet (or an older hub): derive it from the jobs' start and end
+    series = analytics.allocation_over_time(jobs, names, datetime.now(UTC))
 if series:
     st.altair_chart(
         charts.allocation_over_time(series, x_title=t("chart.time"), y_title=t("chart.gpus")),

@@ -140,3 +140,13 @@ def test_job_form_validation_names_every_problem() -> None:
         "submit.err_budget",
     ]
     assert problems[-1][1] == {"need": 40.0, "left": 12.5}
+
+
+def test_allocation_from_the_schedulers_samples_keeps_company_rows_of_all_types() -> None:
+    points = [
+        {"at": "2026-03-05T00:00:00Z", "gpu_type": "*", "company_id": None, "allocated_gpus": 6},
+        {"at": "2026-03-05T00:00:00Z", "gpu_type": "*", "company_id": 1, "allocated_gpus": 4},
+        {"at": "2026-03-05T00:00:00Z", "gpu_type": "A100", "company_id": 1, "allocated_gpus": 4},
+    ]
+    rows = analytics.allocation_from_samples(points, {1: "Alpha"})
+    assert rows == [{"at": datetime(2026, 3, 5, 9, 0), "company": "Alpha", "gpus": 4.0}]
