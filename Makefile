@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HUB_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: help install up api db seed test test-fast lint format typecheck bench clean helm
+.PHONY: help install up api db seed test test-fast lint format typecheck bench clean helm browser
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ seed: db ## Load demo companies and users (idempotent)
 up: seed ## Install everything and run the local hub (Ray with simulated GPUs, API, scheduler) with demo data
 	$(BIN)/axhub dev up
 
-test: install helm ## Run the whole test suite (SQLite and PostgreSQL at 127.0.0.1:5432), two workers
+test: install helm browser ## Run the whole test suite (SQLite and PostgreSQL at 127.0.0.1:5432), two workers
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 test-fast: install ## Tests without the slow and PostgreSQL ones
@@ -51,6 +51,16 @@ helm: ## Put a helm binary into .tools/bin (for tests/helm; via ../shared/tools/
 	elif [ -f ../shared/tools/get-helm ]; then \
 		bash ../shared/tools/get-helm .tools/bin || echo "helm could not be fetched: tests/helm will be skipped" >&2; \
 	else echo "../shared/tools/get-helm not found: tests/helm will be skipped" >&2; fi
+
+browser: ## Debian's Chromium, its driver and a Korean font, for the portal's end-to-end test
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		PKGS="chromium chromium-driver fonts-noto-cjk"; \
+		{ $$SUDO apt-get install -y -qq $$PKGS >/dev/null 2>&1 \
+		  || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$PKGS >/dev/null; }; } \
+		|| echo "Chromium could not be installed: the portal's browser test will be skipped" >&2; \
+	else echo "no apt-get: the portal's browser test will be skipped" >&2; fi
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -o requirements.lock

@@ -21,6 +21,9 @@ from hub_api.core.config import Environment, Settings
 from hub_api.core.db import build_engine
 from hub_api.main import create_app
 from hub_api.models_registry import metadata
+from tests.ray_cluster import ray_cluster
+
+__all__ = ["ray_cluster"]
 
 POSTGRES_URL = os.environ.get(
     "HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

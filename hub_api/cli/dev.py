@@ -2,9 +2,9 @@
 
 Starts a local Ray cluster with simulated GPUs of two types on two raylets (head: 4 × "A100",
 second raylet: 4 × "L40S"), a lean MLflow server (one workspace per company, basic auth,
-SQLite + artifacts under data/mlflow), hub_api and the scheduler service; stops them all on
-exit. Each raylet gets its own dashboard-agent port, or job submission and logs break ("No available
-agent to submit job"; see ../shared/stack-notes.md).
+SQLite + artifacts under data/mlflow), hub_api, the scheduler service and the Streamlit portal;
+stops them all on exit. Each raylet gets its own dashboard-agent port, or job submission and
+logs break ("No available agent to submit job"; see ../shared/stack-notes.md).
 """
 
 from __future__ import annotations
@@ -90,6 +90,23 @@ def http_ok(url: str) -> bool:
         return False
 
 
+def portal_command(*, port: int) -> list[str]:
+    app_path = Path(__file__).resolve().parents[2] / "portal" / "streamlit_app.py"
+    return [
+        str(BIN / "streamlit"),
+        "run",
+        str(app_path),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--client.toolbarMode",
+        "viewer",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+
+
 def mlflow_command(env: dict[str, str], *, port: int) -> tuple[list[str], dict[str, str]]:
     """The lean local MLflow server (see ``hub_api.tracking.server``) and its environment."""
     root = Path(env.get("HUB_DATA_DIR", "data")) / "mlflow"
@@ -127,6 +144,8 @@ def up(
     ] = 52365,
     with_ray: Annotated[bool, typer.Option(help="Start the local Ray cluster")] = True,
     mlflow_port: int = 5000,
+    portal_port: int = 8501,
+    with_portal: Annotated[bool, typer.Option(help="Start the Streamlit portal")] = True,
     with_mlflow: Annotated[bool, typer.Option(help="Start the local MLflow server")] = True,
 ) -> None:
     """Start Ray (simulated GPUs), MLflow, hub_api and the scheduler; Ctrl-C stops everything."""
@@ -187,6 +206,10 @@ def up(
         launch("hub-api", [axhub, "serve", "--host", "127.0.0.1", "--port", str(api_port)])
         wait_http(f"http://127.0.0.1:{api_port}/api/v1/health/ready", timeout_s=60, what="hub_api")
         launch("scheduler", [axhub, "scheduler", "run"])
+        if with_portal:
+            portal_env = env | {"AXHUB_API_URL": f"http://127.0.0.1:{api_port}"}
+            launch("portal", portal_command(port=portal_port), portal_env)
+            typer.echo(f"portal       http://127.0.0.1:{portal_port}")
         typer.echo(f"hub_api      http://127.0.0.1:{api_port}/docs")
         if with_ray:
             typer.echo(f"Ray          http://127.0.0.1:{dashboard_port}")

@@ -25,11 +25,9 @@ from hub_api.jobs.models import Job
 from hub_api.live_server import serve_in_thread
 from scheduler.executors.ray_jobs import RayJobExecutor
 from scheduler.service.runner import SchedulerService
-from tests.integration.conftest import RayTestCluster, ray_cluster
 from tests.portal.browser import ROOT, Browser, chromium_available, streamlit_server
 from tests.portal.hub_world import HubWorld, build_engine_and_settings, make_app
-
-__all__ = ["ray_cluster"]
+from tests.ray_cluster import RayTestCluster
 
 pytestmark = [
     pytest.mark.integration,
