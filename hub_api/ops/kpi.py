@@ -18,6 +18,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -25,6 +26,7 @@ from hub_api.assessments import service as assessments
 from hub_api.cases.models import Case, CaseStatus
 from hub_api.companies.models import Company
 from hub_api.core.authz import Principal
+from hub_api.core.config import Settings
 from hub_api.core.security import as_utc, utcnow
 from hub_api.grants.models import SECONDS_PER_HOUR, Grant, GrantStatus, LedgerEntry, LedgerKind
 from hub_api.jobs.models import Job, JobEvent, JobEventKind
@@ -38,6 +40,9 @@ from hub_api.ops.kpi_models import (
 )
 from hub_api.ops.usage import usage_entries
 from hub_api.ops.utilization import check_range, period_utilization
+from hub_api.tracking.client import TrackingRequestError, TrackingUnavailableError
+from hub_api.tracking.models import MlflowTenant
+from hub_api.tracking.tenancy import admin_client
 
 SIZE_CLASSES = ((10, "micro (<10)"), (50, "small (10-49)"), (300, "medium (50-299)"))
 OPEN = "open"
@@ -62,13 +67,39 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def count_registered_models(*, session: Session, start: datetime, end: datetime) -> int | None:
-    """Model versions registered in the period, once the MLflow registry is linked to the hub.
+def count_registered_models(
+    *, session: Session, start: datetime, end: datetime, settings: Settings | None = None
+) -> int | None:
+    """Model versions registered in the period, counted in every company's MLflow workspace.
 
-    TODO(models): count the hub's registered model versions when the MLflow integration
-    records them; until then the report says "not available" instead of a made-up 0.
+    ``None`` ("not available") when the hub has no MLflow configured or MLflow cannot be
+    reached: the report then says so instead of printing a made-up 0.
     """
-    return None
+    client = admin_client(settings) if settings is not None else None
+    if client is None:
+        return None
+    start_ms, end_ms = as_utc(start).timestamp() * 1000, as_utc(end).timestamp() * 1000
+    count = 0
+    try:
+        for tenant in session.exec(select(MlflowTenant)).all():
+            page_token: str | None = None
+            while True:
+                params: dict[str, Any] = {"max_results": 200}
+                if page_token:
+                    params["page_token"] = page_token
+                found = client.get(
+                    "/api/2.0/mlflow/model-versions/search", workspace=tenant.workspace, **params
+                )
+                count += sum(
+                    start_ms <= float(v.get("creation_timestamp", -1)) < end_ms
+                    for v in found.get("model_versions", [])
+                )
+                page_token = found.get("next_page_token")
+                if not page_token:
+                    break
+    except (TrackingUnavailableError, TrackingRequestError):
+        return None
+    return count
 
 
 def _activities(session: Session) -> dict[int, list[datetime]]:
@@ -240,7 +271,7 @@ SOURCES = {
     "jobs_run": "GET /reports/kpi/records → jobs; GET /jobs/{id}/events",
     "gpu_utilization": "GET /utilization?gpu_type=*",
     "average_maturity_uplift": "GET /assessments/uplift",
-    "models_registered": "not available until the MLflow registry is linked",
+    "models_registered": "GET /mlflow/registered-models → versions (creation time in the period)",
 }
 
 
@@ -252,6 +283,7 @@ def kpi_report(
     end: datetime,
     hub_region: str,
     records: KpiRecords | None = None,
+    settings: Settings | None = None,
 ) -> KpiReport:
     """The figures; ``records`` (of the same period) when the caller already has them."""
     records = records or kpi_records(session=session, actor=actor, start=start, end=end)
@@ -294,7 +326,9 @@ def kpi_report(
         gpu_hours_expired=records.expired_gpu_hours,
         jobs_run=len(ran),
         jobs_run_by_status=dict(sorted(Counter(j.status for j in ran).items())),
-        models_registered=count_registered_models(session=session, start=start, end=end),
+        models_registered=count_registered_models(
+            session=session, start=start, end=end, settings=settings
+        ),
         average_maturity_uplift=round(statistics.fmean(uplifts), 6) if uplifts else None,
         companies_with_uplift=len(uplifts),
         gpu_utilization=utilization,

@@ -244,6 +244,7 @@ def kpi_report(
         end=end,
         hub_region=settings.hub_region,
         records=records,
+        settings=settings,
     )
     name = f"axhub-kpi-{report.start:%Y%m%d}-{report.end:%Y%m%d}"
     if format == ReportFormat.csv:

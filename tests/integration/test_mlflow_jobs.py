@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -150,6 +151,16 @@ def test_template_job_logs_metrics_and_a_model_that_is_registered_and_loads_back
     model = client.get(f"{API}/mlflow/registered-models/spindle-failure", headers=headers).json()
     assert model["aliases"] == {"champion": version.json()["version"]}
     assert client.get(f"{API}/mlflow/runs/{run_id}", headers=headers).json()["model_versions"]
+    today = datetime.now(UTC)
+    kpi = client.get(
+        f"{API}/reports/kpi",
+        params={
+            "start": (today - timedelta(days=1)).isoformat(),
+            "end": (today + timedelta(days=1)).isoformat(),
+        },
+        headers=world.headers(world.operator),
+    )
+    assert kpi.json()["models_registered"] == 1, kpi.text
 
     tenant = session.get(MlflowTenant, world.company_a.id)
     assert tenant is not None
