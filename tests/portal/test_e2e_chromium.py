@@ -3,8 +3,9 @@ scheduler service runs jobs on a real local Ray cluster with simulated GPUs.
 
 An SME engineer requests a consultation, submits a template job, watches it run to success and
 sees its metric chart; a consultant takes the case through triage into progress; an operator sees
-the GPU grid while a job holds GPUs. Screenshots of each persona's main page go to
-``docs/screenshots/`` (or ``$AXHUB_SCREENSHOT_DIR``).
+the GPU grid while a job holds GPUs. Screenshots of each persona's main page are saved as test
+artifacts in ``test-artifacts/screenshots/``; set ``AXHUB_SCREENSHOT_DIR=docs/screenshots`` to
+refresh the ones the README shows.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ pytestmark = [
     pytest.mark.timeout(600),
 ]
 
-SHOTS = Path(os.environ.get("AXHUB_SCREENSHOT_DIR", ROOT / "docs" / "screenshots"))
+SHOTS = Path(os.environ.get("AXHUB_SCREENSHOT_DIR", ROOT / "test-artifacts" / "screenshots"))
 CASE_TITLE = "용접 비드 외관 검사 자동화"
 
 
