@@ -127,13 +127,6 @@ def mlflow_command(env: dict[str, str], *, port: int) -> tuple[list[str], dict[s
     return command, mlflow_server.server_env(env, auth_config_path=config, admin_password=password)
 
 
-def ray_is_up(dashboard_port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{dashboard_port}/api/version", timeout=2).is_success
-    except httpx.HTTPError:
-        return False
-
-
 @app.command("up")
 def up(
     api_port: int = 8000,
@@ -180,7 +173,7 @@ def up(
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in background
     axhub = shutil.which("axhub", path=str(BIN)) or str(BIN / "axhub")
     try:
-        if with_ray and ray_is_up(dashboard_port):
+        if with_ray and http_ok(f"http://127.0.0.1:{dashboard_port}/api/version"):
             typer.echo(f"using the Ray cluster already answering on :{dashboard_port}")
         elif with_ray:
             typer.echo("starting Ray: 4 × A100 (head) + 4 × L40S (second raylet), simulated")

@@ -63,16 +63,6 @@ def reserved_gpu_seconds(
     return float(session.exec(statement).one())
 
 
-def remaining_gpu_seconds(
-    session: Session, *, company_id: int, gpu_type: str | None, at: datetime
-) -> float:
-    """What the company's grants still hold for ``gpu_type``, minus active reservations."""
-    available = ledger.available_gpu_seconds(
-        session=session, company_id=company_id, gpu_type=gpu_type, at=at
-    )
-    return available - reserved_gpu_seconds(session, company_id=company_id)
-
-
 def check_admission(
     session: Session,
     *,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -272,7 +271,3 @@ def tail(text: str, lines: int) -> tuple[str, bool]:
     if len(parts) <= lines:
         return text, False
     return "".join(parts[-lines:]), True
-
-
-def queue_wait_s(job: Job, now: datetime) -> float:
-    return ((job.started_at or now) - job.submitted_at).total_seconds()
