@@ -16,6 +16,7 @@ from hub_api.core.ratelimit import LoginRateLimiter
 from hub_api.notifications.mailer import install_email_outbox
 from hub_api.ops.config import get_ops_settings
 from hub_api.ops.metrics import install_metrics
+from hub_api.storage.base import storage_for
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -34,6 +35,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.settings = settings
     app.state.engine = engine or build_engine(settings.database_url, echo=settings.sql_echo)
+    # built once per app; an S3 bucket is checked here, so a bad setup stops the start
+    app.state.attachment_storage = storage_for(settings)
     app.state.login_limiter = LoginRateLimiter(
         max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds
     )

@@ -11,6 +11,7 @@ import hashlib
 import unicodedata
 from dataclasses import dataclass
 
+import structlog
 from sqlmodel import Session, col, select
 
 from hub_api.audit import service as audit
@@ -28,6 +29,8 @@ from hub_api.core.db import commit_or_conflict
 from hub_api.core.errors import ForbiddenError, HubError, InvalidInputError, NotFoundError
 from hub_api.core.security import utcnow
 from hub_api.storage.base import AttachmentStorage, new_key
+
+log = structlog.get_logger(__name__)
 
 
 class PayloadTooLargeError(HubError):
@@ -200,6 +203,8 @@ def add_attachment(
         storage_key=new_key(case.company_id),
         uploaded_by_id=actor.user_id,
     )
+    # Bytes first, row second: a storage failure (503) leaves no row pointing at nothing, and
+    # a failed commit removes the stored bytes again (best effort: an orphan object is harmless).
     storage.put(attachment.storage_key, data)
     try:
         session.add(attachment)
@@ -207,7 +212,11 @@ def add_attachment(
         _emit(session, actor, case, "attachment", attachment)
         commit_or_conflict(session, conflict_message="attachment conflicts; retry")
     except Exception:
-        storage.delete(attachment.storage_key)
+        session.rollback()
+        try:
+            storage.delete(attachment.storage_key)
+        except Exception:
+            log.warning("attachment_cleanup_failed", storage_key=attachment.storage_key)
         raise
     return attachment
 

@@ -6,11 +6,12 @@ forgets to set ``HUB_SECRET_KEY`` refuses to start instead of signing tokens wit
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scheduler.core.model import PolicySettings
@@ -25,6 +26,15 @@ class Environment(StrEnum):
     development = "development"
     test = "test"
     production = "production"
+
+
+class AttachmentStorageKind(StrEnum):
+    local = "local"
+    s3 = "s3"
+
+
+# What an S3 key prefix may contain: S3's "safe" characters, folders separated by "/".
+S3_PREFIX_SHAPE = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
 
 
 class Settings(BaseSettings):
@@ -58,9 +68,20 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
-    # case attachments: local folder (default <data_dir>/attachments)
+    # case attachments: a local folder (default <data_dir>/attachments) or an S3-compatible bucket
+    attachment_storage: AttachmentStorageKind = AttachmentStorageKind.local
     attachment_dir: Path | None = None
     attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    s3_endpoint_url: str | None = None  # unset: AWS S3 itself; MinIO/Ceph/...: their URL
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None  # unset (both): boto3's default credential chain
+    s3_secret_access_key: SecretStr | None = None
+    s3_key_prefix: str = ""  # e.g. "axhub/attachments"
+    s3_path_style: bool = True  # bucket in the path, not the host name (MinIO, Ceph need it)
+    s3_create_bucket: bool = False  # create a missing bucket at startup instead of refusing
+    s3_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    s3_attempts: int = Field(default=3, ge=1, le=10)  # tries per operation on transient errors
     case_first_response_hours: int = Field(default=48, ge=1)
     # MLflow tracking: off while mlflow_tracking_uri is unset (``axhub dev up`` sets it)
     mlflow_tracking_uri: str | None = None
@@ -77,6 +98,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.data_dir / 'hub.db').as_posix()}"
         if self.attachment_dir is None:
             self.attachment_dir = self.data_dir / "attachments"
+        if self.attachment_storage == AttachmentStorageKind.s3:
+            self._check_s3()
         if self.scheduler_policy not in POLICIES:
             known = ", ".join(sorted(POLICIES))
             raise ValueError(f"HUB_SCHEDULER_POLICY must be one of: {known}")
@@ -94,6 +117,27 @@ class Settings(BaseSettings):
                     "16 characters in production"
                 )
         return self
+
+    def _check_s3(self) -> None:
+        if not self.s3_bucket:
+            raise ValueError("HUB_ATTACHMENT_STORAGE=s3 needs HUB_S3_BUCKET (the bucket's name)")
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError(
+                "HUB_S3_ACCESS_KEY_ID and HUB_S3_SECRET_ACCESS_KEY must be set together "
+                "(or both left unset to use boto3's default credentials)"
+            )
+        if self.s3_endpoint_url and not self.s3_endpoint_url.startswith(("http://", "https://")):
+            raise ValueError("HUB_S3_ENDPOINT_URL must be an http:// or https:// URL")
+        prefix = self.s3_key_prefix
+        if (
+            not S3_PREFIX_SHAPE.match(prefix)
+            or prefix.startswith("/")
+            or any(part in (".", "..") for part in prefix.split("/"))
+        ):
+            raise ValueError(
+                "HUB_S3_KEY_PREFIX may contain only letters, digits and !_.*'()- in folders "
+                "separated by '/', must not start with '/' and must not contain '.' or '..' folders"
+            )
 
     @property
     def code_dir(self) -> Path:
