@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
 
 from hub_api.companies import service
 from hub_api.companies.dependencies import CompanyDep
@@ -11,6 +11,7 @@ from hub_api.companies.validators import Region
 from hub_api.core.authz import Permission, Principal, require
 from hub_api.core.db import SessionDep
 from hub_api.core.pagination import ListParamsDep, Page
+from hub_api.tracking.lifecycle import provision_after_onboarding, retire_after_deletion
 
 router = APIRouter(prefix="/companies", tags=["companies"])
 
@@ -25,8 +26,16 @@ def create_company(
     session: SessionDep,
     actor: Annotated[Principal, Depends(require(Permission.company_create))],
     data: CompanyCreate,
+    request: Request,
+    background: BackgroundTasks,
 ) -> Company:
-    return service.create_company(session=session, actor=actor, data=data)
+    """Also provisions the company's MLflow space, after the answer (retried by the scheduler
+    while MLflow is down)."""
+    company = service.create_company(session=session, actor=actor, data=data)
+    state = request.app.state
+    if state.settings.mlflow_tracking_uri and company.id is not None:
+        background.add_task(provision_after_onboarding, state.engine, state.settings, company.id)
+    return company
 
 
 @router.get("", response_model=Page[CompanyPublic], summary="List companies visible to you")
@@ -68,5 +77,9 @@ def delete_company(
     session: SessionDep,
     actor: Annotated[Principal, Depends(require(Permission.company_delete))],
     company: CompanyDep,
+    request: Request,
+    background: BackgroundTasks,
 ) -> None:
-    service.delete_company(session=session, actor=actor, company=company)
+    mlflow_username = service.delete_company(session=session, actor=actor, company=company)
+    if mlflow_username is not None:
+        background.add_task(retire_after_deletion, request.app.state.settings, mlflow_username)

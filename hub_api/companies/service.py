@@ -13,6 +13,7 @@ from hub_api.core.db import commit_or_conflict
 from hub_api.core.errors import ConflictError
 from hub_api.core.pagination import ListParams, Page, paginate
 from hub_api.core.security import utcnow
+from hub_api.tracking.models import MlflowTenant
 from hub_api.users.models import User
 
 SORTABLE = ("name", "region", "industry_ksic", "employees", "smart_factory_level", "created_at")
@@ -102,7 +103,8 @@ def update_company(
     return company
 
 
-def delete_company(*, session: Session, actor: Principal, company: Company) -> None:
+def delete_company(*, session: Session, actor: Principal, company: Company) -> str | None:
+    """Delete a company without users; the name of its MLflow user to retire, if it had one."""
     members = session.exec(
         select(func.count()).select_from(User).where(User.company_id == company.id)
     ).one()
@@ -119,5 +121,10 @@ def delete_company(*, session: Session, actor: Principal, company: Company) -> N
         company_id=company.id,
         before=audit.snapshot(company),
     )
+    tenant = session.get(MlflowTenant, company.id)
+    if tenant is not None:
+        session.delete(tenant)  # the hub's record of its MLflow space (see tracking.lifecycle)
+        session.flush()
     session.delete(company)
     commit_or_conflict(session, conflict_message="company is still referenced by other records")
+    return tenant.username if tenant is not None else None

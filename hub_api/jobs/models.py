@@ -190,6 +190,11 @@ class Job(JobBase, table=True):
     )
     mlflow_run_id: str | None = Field(default=None, max_length=64, index=True)
     tracking_error: str | None = Field(default=None, max_length=1000)
+    mlflow_end_pending: bool = Field(
+        default=False,
+        index=True,
+        description="The final status could not be written to the MLflow run yet; retried",
+    )
 
     @property
     def submission_id(self) -> str:

@@ -4,7 +4,9 @@ end with the hub's own numbers (queue time, GPU-seconds, final status).
 MLflow never blocks scheduling: every call has a short timeout, a failure opens a circuit for
 ``mlflow_retry_interval_s`` (no further MLflow calls in that window), the job starts without
 tracking, and ``job.tracking_error`` says so in the API. The next attempt, and every scheduler
-pass while the job runs, retries creating the run.
+pass while the job runs, retries creating the run; every pass also retries the final-status
+writes that failed (``job.mlflow_end_pending``) and provisions the spaces of companies that were
+onboarded while MLflow was down.
 """
 
 from __future__ import annotations
@@ -27,7 +29,12 @@ from hub_api.tracking.client import (
     TrackingRequestError,
     TrackingUnavailableError,
 )
-from hub_api.tracking.tenancy import TenantCredentials, admin_client, ensure_tenant
+from hub_api.tracking.tenancy import (
+    TenantCredentials,
+    admin_client,
+    companies_without_tenant,
+    ensure_tenant,
+)
 from hub_api.users.models import User
 
 log = structlog.get_logger(__name__)
@@ -41,6 +48,7 @@ RUN_STATUS = {
     JobStatus.rejected: "KILLED",
 }
 TAG_JOB_ID = "axhub.job_id"
+END_ERROR = "could not record the final status on MLflow run"
 
 
 def _ms(at: datetime) -> int:
@@ -93,6 +101,28 @@ class JobTracking:
         return ensure_tenant(
             session=session, settings=self.settings, client=self.client, company_id=job.company_id
         )
+
+    def provision_missing_tenants(self, session: Session, *, limit: int = 20) -> list[int]:
+        """Spaces of companies onboarded while MLflow was down or off (see tracking.lifecycle);
+        the companies provisioned now. Stops at the first failure (circuit opens)."""
+        if self.client is None or not self._available():
+            return []
+        provisioned = []
+        for company_id in companies_without_tenant(session, limit=limit):
+            try:
+                ensure_tenant(
+                    session=session,
+                    settings=self.settings,
+                    client=self.client,
+                    company_id=company_id,
+                )
+            except TRACKING_ERRORS as exc:
+                session.rollback()
+                self._trip(exc)
+                break
+            session.commit()
+            provisioned.append(company_id)
+        return provisioned
 
     # ----- start ------------------------------------------------------------------------------
     def env_for_start(self, session: Session, job: Job) -> dict[str, str]:
@@ -281,54 +311,89 @@ class JobTracking:
             self._trip(exc)
 
     def record_end(self, session: Session, job: Job, end: datetime) -> None:
-        """Queue time, GPU-seconds and final status on the run (the caller commits)."""
+        """Queue time, GPU-seconds and final status on the run (the caller commits). When MLflow
+        cannot take them now, the job is marked and :meth:`retry_pending_ends` writes them on a
+        later pass."""
         if job.mlflow_run_id is None:
+            job.mlflow_end_pending = False
             return
         tenant = self._tenant_quiet(session, job)
-        error: Exception | None = None
+        error: Exception | str = "MLflow unreachable"
         if tenant is not None:
-            charged = session.exec(
-                select(LedgerEntry.grant_id).where(
-                    LedgerEntry.job_id == job.id, LedgerEntry.kind == LedgerKind.job_debit
-                )
-            ).all()
-            grant_ids = sorted(set(charged))
-            tags = {"axhub.final_status": job.status.value, "axhub.attempts": str(job.attempt + 1)}
-            if grant_ids:
-                tags["axhub.charged_grant_ids"] = ",".join(map(str, grant_ids))
-                grant = session.get(Grant, grant_ids[0])
-                if grant is not None:
-                    tags["axhub.grant_id"] = str(grant.id)
-                    tags["axhub.case_id"] = str(grant.case_id)
             try:
-                self._log(
-                    tenant,
-                    job.mlflow_run_id,
-                    tags=tags,
-                    metrics={
-                        "axhub_queue_time_s": queue_seconds(session, job, end),
-                        "axhub_gpu_seconds": job.attained_gpu_seconds,
-                    },
-                )
-                assert self.client is not None
-                self.client.post(
-                    "/api/2.0/mlflow/runs/update",
-                    {
-                        "run_id": job.mlflow_run_id,
-                        "status": RUN_STATUS.get(job.status, "FAILED"),
-                        "end_time": _ms(end),
-                    },
-                    workspace=tenant.workspace,
-                )
-                return
+                self._write_end(session, job, tenant, end)
             except TRACKING_ERRORS as exc:
                 self._trip(exc)
                 error = exc
+            else:
+                if job.mlflow_end_pending and (job.tracking_error or "").startswith(END_ERROR):
+                    job.tracking_error = None
+                job.mlflow_end_pending = False
+                session.add(job)
+                return
+        job.mlflow_end_pending = True
         job.tracking_error = (
-            f"could not record the final status on MLflow run {job.mlflow_run_id}: "
-            f"{error or 'MLflow unreachable'}"
+            f"{END_ERROR} {job.mlflow_run_id}: {str(error).rstrip('.')}. "
+            "The hub retries until MLflow takes it."
         )[:1000]
         session.add(job)
+
+    def _write_end(
+        self, session: Session, job: Job, tenant: TenantCredentials, end: datetime
+    ) -> None:
+        assert self.client is not None
+        assert job.mlflow_run_id is not None
+        charged = session.exec(
+            select(LedgerEntry.grant_id).where(
+                LedgerEntry.job_id == job.id, LedgerEntry.kind == LedgerKind.job_debit
+            )
+        ).all()
+        grant_ids = sorted(set(charged))
+        tags = {"axhub.final_status": job.status.value, "axhub.attempts": str(job.attempt + 1)}
+        if grant_ids:
+            tags["axhub.charged_grant_ids"] = ",".join(map(str, grant_ids))
+            grant = session.get(Grant, grant_ids[0])
+            if grant is not None:
+                tags["axhub.grant_id"] = str(grant.id)
+                tags["axhub.case_id"] = str(grant.case_id)
+        self._log(
+            tenant,
+            job.mlflow_run_id,
+            tags=tags,
+            metrics={
+                "axhub_queue_time_s": queue_seconds(session, job, end),
+                "axhub_gpu_seconds": job.attained_gpu_seconds,
+            },
+        )
+        self.client.post(
+            "/api/2.0/mlflow/runs/update",
+            {
+                "run_id": job.mlflow_run_id,
+                "status": RUN_STATUS.get(job.status, "FAILED"),
+                "end_time": _ms(end),
+            },
+            workspace=tenant.workspace,
+        )
+
+    def retry_pending_ends(self, session: Session, *, limit: int = 50) -> int:
+        """Write the end of runs whose job ended while MLflow was down; how many succeeded.
+        Stops at the first failure (the circuit is open again)."""
+        if self.client is None or not self._available():
+            return 0
+        jobs = session.exec(
+            select(Job)
+            .where(col(Job.mlflow_end_pending).is_(True))
+            .order_by(col(Job.ended_at))
+            .limit(limit)
+        ).all()
+        written = 0
+        for job in jobs:
+            self.record_end(session, job, job.ended_at or utcnow())
+            session.commit()
+            if job.mlflow_end_pending:
+                break
+            written += 1
+        return written
 
 
 def tracking_of(session: Session) -> JobTracking | None:

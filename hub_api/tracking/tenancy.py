@@ -1,7 +1,10 @@
 """Each company's isolated space in MLflow: a workspace, a user and a role that reaches only it.
 
-Provisioning is idempotent (every step is "ensure"), so it runs lazily before a company's first
-job starts and again whenever a previous attempt stopped half-way (MLflow down).
+A company's space is provisioned when the company is onboarded (right after the API answers, see
+``hub_api.tracking.lifecycle``); companies onboarded while MLflow was down or switched off are
+provisioned by the scheduler service on its next passes (:func:`companies_without_tenant`), and at
+the latest before their first job starts. Provisioning is idempotent (every step is "ensure"), so
+an attempt that stopped half-way (MLflow down) is simply run again.
 
 The company's role in its own workspace grants:
 
@@ -18,7 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
 from hub_api.companies.models import Company
 from hub_api.core.config import Settings
@@ -118,3 +122,17 @@ def ensure_tenant(
     session.add(tenant)
     session.flush()
     return TenantCredentials(company_id, workspace, username, password, experiment_id)
+
+
+def companies_without_tenant(session: Session, *, limit: int = 20) -> list[int]:
+    """Companies whose MLflow space is missing or was left half-provisioned, oldest first."""
+    ids = session.exec(
+        select(Company.id)
+        .outerjoin(MlflowTenant, col(MlflowTenant.company_id) == col(Company.id))
+        .where(
+            or_(col(MlflowTenant.company_id).is_(None), col(MlflowTenant.provisioned_at).is_(None))
+        )
+        .order_by(col(Company.id))
+        .limit(limit)
+    ).all()
+    return [company_id for company_id in ids if company_id is not None]

@@ -275,7 +275,7 @@ def test_mlflow_down_jobs_still_run_the_hub_reports_it_and_retries(
         settings=settings.model_copy(update={"mlflow_tracking_uri": proxy.url}),
     )
     headers = world.headers(world.engineer_a)
-    sleeper = "python -c 'import time; time.sleep(12)'"
+    sleeper = "python -c 'import time; time.sleep(15)'"
     try:
         job_id = submit(client, world, template=None, entrypoint=sleeper)
         started = time.monotonic()
@@ -293,8 +293,18 @@ def test_mlflow_down_jobs_still_run_the_hub_reports_it_and_retries(
         drive(through_proxy, lambda: fetch(session, job_id).mlflow_run_id is not None)
         job = client.get(f"{API}/jobs/{job_id}", headers=headers).json()
         assert "created run" in job["tracking_error"]
+
+        proxy.down = True  # down again exactly when the job ends: the end is kept and retried
         drive(through_proxy, lambda: fetch(session, job_id).status.is_terminal)
         assert fetch(session, job_id).status == JobStatus.succeeded
+        assert fetch(session, job_id).mlflow_end_pending
+        job = client.get(f"{API}/jobs/{job_id}", headers=headers).json()
+        assert "could not record the final status" in job["tracking_error"]
+        assert "retries" in job["tracking_error"]
+
+        proxy.down = False
+        drive(through_proxy, lambda: not fetch(session, job_id).mlflow_end_pending)
+        assert client.get(f"{API}/jobs/{job_id}", headers=headers).json()["tracking_error"] is None
         run = client.get(f"{API}/mlflow/runs/{job['mlflow_run_id']}", headers=headers).json()
         assert run["status"] == "FINISHED"
         assert run["tags"]["axhub.tracking_late"] == "true"

@@ -13,13 +13,19 @@ import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from hub_api.core.config import Settings
+from hub_api.main import create_app
 from hub_api.tracking.client import WORKSPACE_HEADER
+from hub_api.tracking.job_runs import JobTracking
 from hub_api.tracking.models import MlflowTenant
-from hub_api.tracking.tenancy import TenantCredentials, admin_client, ensure_tenant
+from hub_api.tracking.tenancy import TenantCredentials, admin_client, credentials, ensure_tenant
+from tests.factories import valid_brn
 from tests.hub_api.conftest import World
+from tests.hub_api.models.test_tracking_offline import dead_address
+from tests.hub_api.test_companies import company_payload
 from tests.integration.conftest import MlflowTestServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -281,3 +287,85 @@ def test_hub_api_answers_404_for_another_companys_run_and_model(
         assert all(item["company_id"] == world.company_a.id for item in own_list)
     staff = client.get(f"{API}/mlflow/runs/{run_id}", headers=world.headers(world.operator))
     assert staff.status_code == 200
+
+
+# ----- a company's space follows the company: onboarding, MLflow down, deletion -----------------
+def new_company(client: TestClient, world: World, n: int) -> int:
+    payload = company_payload(
+        name=f"Onboarded {n}", business_registration_number=valid_brn(900 + n)
+    )
+    response = client.post(f"{API}/companies", json=payload, headers=world.headers(world.operator))
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def reaches_own_experiment(url: str, tenant: TenantCredentials) -> int:
+    """Status of reading the company's experiment with the company's own MLflow credentials."""
+    return httpx.get(
+        f"{url}/api/2.0/mlflow/experiments/get",
+        params={"experiment_id": tenant.experiment_id},
+        auth=(tenant.username, tenant.password),
+        headers={WORKSPACE_HEADER: tenant.workspace},
+        timeout=10,
+    ).status_code
+
+
+def test_a_company_gets_its_mlflow_space_when_it_is_onboarded(
+    client: TestClient,
+    world: World,
+    session: Session,
+    settings: Settings,
+    mlflow_server: MlflowTestServer,
+) -> None:
+    company_id = new_company(client, world, 1)
+    row = session.get(MlflowTenant, company_id)
+    assert row is not None
+    assert row.provisioned_at is not None
+    tenant = credentials(row, settings)
+    assert tenant is not None
+    assert reaches_own_experiment(mlflow_server.url, tenant) == 200
+
+
+def test_a_company_onboarded_while_mlflow_is_down_is_provisioned_by_the_scheduler_later(
+    world: World,
+    session: Session,
+    engine: Engine,
+    settings: Settings,
+    mlflow_server: MlflowTestServer,
+) -> None:
+    down = settings.model_copy(update={"mlflow_tracking_uri": dead_address()})
+    with TestClient(create_app(down, engine=engine)) as offline_client:
+        company_id = new_company(offline_client, world, 2)  # onboarding does not wait for MLflow
+    assert session.get(MlflowTenant, company_id) is None
+
+    assert JobTracking(down).provision_missing_tenants(session) == []  # still down: nothing
+    provisioned = JobTracking(settings).provision_missing_tenants(session)
+    assert company_id in provisioned
+    session.expire_all()
+    row = session.get(MlflowTenant, company_id)
+    assert row is not None
+    tenant = credentials(row, settings)
+    assert tenant is not None
+    assert reaches_own_experiment(mlflow_server.url, tenant) == 200
+    assert JobTracking(settings).provision_missing_tenants(session) == []  # nothing left
+
+
+def test_deleting_a_company_retires_its_mlflow_credentials(
+    client: TestClient,
+    world: World,
+    session: Session,
+    settings: Settings,
+    mlflow_server: MlflowTestServer,
+) -> None:
+    company_id = new_company(client, world, 3)
+    row = session.get(MlflowTenant, company_id)
+    assert row is not None
+    tenant = credentials(row, settings)
+    assert tenant is not None
+    assert reaches_own_experiment(mlflow_server.url, tenant) == 200
+
+    deleted = client.delete(f"{API}/companies/{company_id}", headers=world.headers(world.admin))
+    assert deleted.status_code == 204, deleted.text
+    session.expire_all()
+    assert session.get(MlflowTenant, company_id) is None
+    assert reaches_own_experiment(mlflow_server.url, tenant) == 401

@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from hub_api.cluster.models import ClusterNode
+from hub_api.grants.ledger import grant_balance
 from hub_api.jobs.models import Job
 from hub_api.users.models import Role
 from tests.hub_api.conftest import World
-from tests.hub_api.jobs.builders import fund, job_payload
+from tests.hub_api.jobs.builders import fund, job_payload, make_job
 
 URL = "/api/v1/jobs"
 
@@ -151,6 +152,30 @@ def test_cancelling_a_queued_job_releases_its_reservation(
     again = client.post(f"{URL}/{job['id']}/cancel", headers=world.headers(world.engineer_a))
     assert again.status_code == 409
     assert "already cancelled" in again.json()["detail"]
+
+
+def test_cancelling_a_requeued_job_charges_its_earlier_runs_and_closes_its_mlflow_run(
+    client: TestClient, world: World, session: Session
+) -> None:
+    grant = fund(session, world.company_a, gpu_hours=5)
+    job = make_job(
+        session,
+        world.company_a,
+        submitted_by=world.engineer_a.id or 0,
+        attempt=1,
+        attained_gpu_seconds=1800.0,
+        reserved_gpu_seconds=1800.0 + 3600.0,
+        mlflow_run_id="ab" * 16,
+    )
+    cancelled = client.post(f"{URL}/{job.id}/cancel", headers=world.headers(world.engineer_a))
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["charged_gpu_seconds"] == 1800.0
+    session.expire_all()
+    assert grant_balance(session, grant.id or 0) == 5 * 3600 - 1800
+    row = session.get(Job, job.id)
+    assert row is not None
+    assert row.reserved_gpu_seconds == 0.0
+    assert row.mlflow_end_pending  # the scheduler writes the end of the run
 
 
 def test_requeue_runs_a_finished_job_again_as_a_new_job(
