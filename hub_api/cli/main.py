@@ -12,6 +12,7 @@ import typer
 from sqlmodel import Session
 
 from hub_api.cli.dev import app as dev_app
+from hub_api.cli.grants import app as grants_app
 from hub_api.cli.ops import app as ops_app
 from hub_api.cli.scheduler import app as scheduler_app
 from hub_api.client import HubApiError, HubClient
@@ -29,6 +30,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(dev_app, name="dev")
 app.add_typer(ops_app, name="ops")
+app.add_typer(grants_app, name="grants")
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
