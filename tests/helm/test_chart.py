@@ -50,6 +50,8 @@ def pod_specs(docs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]
         name = f"{doc['kind']}/{doc['metadata']['name']}"
         if doc["kind"] in WORKLOAD_KINDS:
             yield name, doc["spec"]["template"]
+        elif doc["kind"] == "CronJob":
+            yield name, doc["spec"]["jobTemplate"]["spec"]["template"]
         elif doc["kind"] == "RayCluster":
             yield f"{name}/head", doc["spec"]["headGroupSpec"]["template"]
             for group in doc["spec"].get("workerGroupSpecs", []):
@@ -79,6 +81,7 @@ def test_every_ci_values_file_renders_the_whole_hub(docs: list[dict[str, Any]]) 
         "ClusterRole",
         "Role",
         "NetworkPolicy",
+        "CronJob",
     } <= kinds
     deployments = {d["metadata"]["name"] for d in of_kind(docs, "Deployment")}
     assert deployments == {f"{RELEASE}-axhub-{c}" for c in ("api", "scheduler", "portal", "mlflow")}
@@ -172,6 +175,12 @@ GROUP = "rayCluster.workerGroups.t4"
         (("persistence.accessModes={ReadWriteSometimes}",), "/persistence/accessModes"),
         (("podSecurityContext.runAsNonRoot=false",), "/podSecurityContext/runAsNonRoot"),
         (("apiReplicas=2",), "apiReplicas"),
+        (("config.attachments.storage=gcs",), "/config/attachments/storage"),
+        (("config.attachments.storage=s3",), "/config/attachments/s3/bucket"),
+        (("config.attachments.s3.keyPrefix=/abs",), "/config/attachments/s3/keyPrefix"),
+        (("config.attachments.s3.endpointUrl=minio:9000",), "/config/attachments/s3/endpointUrl"),
+        (("grantsHousekeeping.schedule=hourly",), "/grantsHousekeeping/schedule"),
+        (("grantsHousekeeping.resources.limits.memory=lots",), "/grantsHousekeeping/resources"),
     ],
     ids=lambda value: value if isinstance(value, str) and len(value) < 40 else None,
 )
@@ -188,6 +197,14 @@ def test_values_schema_rejects_bad_values(helm: Helm, sets: tuple[str, ...], mes
         (("secrets.secretKey=",), "secrets.secretKey is required"),
         (("postgresql.auth.password=",), "postgresql.auth.password is required"),
         (("mlflow.auth.adminPassword=",), "mlflow.auth.adminPassword is required"),
+        (
+            (
+                "config.attachments.storage=s3",
+                "config.attachments.s3.bucket=attachments",
+                "secrets.s3AccessKeyId=key-without-secret",
+            ),
+            "secrets.s3AccessKeyId and secrets.s3SecretAccessKey must be set together",
+        ),
     ],
 )
 def test_a_missing_secret_fails_the_render(helm: Helm, sets: tuple[str, ...], message: str) -> None:
@@ -439,6 +456,10 @@ def _allowed(docs: list[dict[str, Any]], source: str, target: str, port: int) ->
         ("mlflow", "ray-head", 8265, False),
         ("api", "ray-head", 6379, False),
         ("postgresql", "api", 8000, False),
+        ("grants-housekeeping", "postgresql", 5432, True),
+        ("grants-housekeeping", "api", 8000, False),
+        ("grants-housekeeping", "ray-head", 8265, False),
+        ("portal", "grants-housekeeping", 8000, False),
     ],
 )
 def test_network_policies_allow_only_the_hubs_paths(
@@ -514,6 +535,8 @@ def test_hub_settings_point_at_the_cluster_and_hold_no_secret(docs: list[dict[st
         "HUB_MLFLOW_ADMIN_PASSWORD",
         "HUB_METRICS_TOKEN",
         "HUB_SMTP_PASSWORD",
+        "HUB_S3_ACCESS_KEY_ID",
+        "HUB_S3_SECRET_ACCESS_KEY",
     }
     assert not secret_names & set(config)
     secret = one(docs, "Secret", f"{RELEASE}-axhub-secrets")["stringData"]
@@ -634,3 +657,99 @@ def test_every_secret_configmap_and_claim_a_pod_uses_is_rendered(
             if claim and claim not in claims:
                 missing.append(f"{owner}: PVC {claim}")
     assert missing == []
+
+
+# --- grant housekeeping and S3 attachments ---------------------------------------------------
+
+
+def test_grant_housekeeping_runs_hourly_as_a_cronjob(docs: list[dict[str, Any]]) -> None:
+    cron = one(docs, "CronJob", f"{RELEASE}-axhub-grants-housekeeping")["spec"]
+    minute, *rest = cron["schedule"].split()
+    assert 0 <= int(minute) < 60
+    assert rest == ["*", "*", "*", "*"]  # every hour
+    assert cron["concurrencyPolicy"] == "Forbid"
+    pod = cron["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"] == ["axhub", "grants", "housekeeping"]
+    assert pod["restartPolicy"] in {"Never", "OnFailure"}
+    assert cron["jobTemplate"]["spec"]["activeDeadlineSeconds"] > 0
+    # the same settings and secrets as hub-api: the same database and SMTP server
+    api = one(docs, "Deployment", f"{RELEASE}-axhub-api")["spec"]["template"]["spec"]
+    assert container["envFrom"] == api["containers"][0]["envFrom"]
+    assert container["env"] == api["containers"][0]["env"]
+
+
+def test_grant_housekeeping_can_be_turned_off(helm: Helm) -> None:
+    docs = helm.template(MINIMAL, sets=("grantsHousekeeping.enabled=false",)).docs
+    assert of_kind(docs, "CronJob") == []
+    names = {d["metadata"]["name"] for d in docs}
+    assert f"{RELEASE}-axhub-grants-housekeeping" not in names
+
+
+def _hub_env(docs: list[dict[str, Any]]) -> dict[str, str]:
+    """hub-api's environment as the kubelet builds it from the ConfigMap and the Secret."""
+    config = one(docs, "ConfigMap", f"{RELEASE}-axhub-config")["data"]
+    secret = one(docs, "Secret", f"{RELEASE}-axhub-secrets")["stringData"]
+    (container,) = one(docs, "Deployment", f"{RELEASE}-axhub-api")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    env = dict(config)
+    for item in container["env"]:
+        ref = item.get("valueFrom", {}).get("secretKeyRef")
+        if ref and ref["key"] in secret:
+            env[item["name"]] = secret[ref["key"]]
+    return env
+
+
+def test_local_attachment_storage_is_the_default(helm: Helm) -> None:
+    docs = helm.template(MINIMAL).docs
+    env = _hub_env(docs)
+    assert env["HUB_ATTACHMENT_STORAGE"] == "local"
+    assert not [name for name in env if name.startswith("HUB_S3_")]
+
+
+def test_s3_attachment_settings_reach_hub_api(
+    helm: Helm, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The rendered env is what the hub's own Settings accept: storage, bucket and secrets."""
+    from hub_api.core.config import AttachmentStorageKind, Settings
+    from hub_api.storage.s3 import S3Storage
+
+    docs = helm.template(GPU).docs
+    env = _hub_env(docs)
+    for name in list(os.environ):
+        if name.startswith("HUB_"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)  # no stray .env file
+    settings = Settings(data_dir=tmp_path)
+    assert settings.attachment_storage == AttachmentStorageKind.s3
+    assert (settings.s3_endpoint_url, settings.s3_bucket, settings.s3_key_prefix) == (
+        "http://minio.storage.svc:9000",
+        "axhub-attachments",
+        "prod/attachments",
+    )
+    assert settings.s3_path_style is True
+    assert settings.s3_create_bucket is False
+    assert settings.s3_secret_access_key is not None
+    assert settings.s3_secret_access_key.get_secret_value() == "test-only-attachments-secret"
+    storage = S3Storage.from_settings(settings)  # no network until it is used
+    assert storage.object_key("3/" + "a" * 32) == "prod/attachments/3/" + "a" * 32
+    # the keys come from the Secret (optional: a web-identity role may stand in for them)
+    (container,) = one(docs, "Deployment", f"{RELEASE}-axhub-api")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    assert refs["HUB_S3_SECRET_ACCESS_KEY"]["optional"] is True
+    assert refs["HUB_S3_ACCESS_KEY_ID"]["key"] == "HUB_S3_ACCESS_KEY_ID"
+
+
+def test_s3_attachments_may_use_the_pods_own_credentials(helm: Helm) -> None:
+    docs = helm.template(
+        MINIMAL,
+        sets=("config.attachments.storage=s3", "config.attachments.s3.bucket=hub-attachments"),
+    ).docs
+    secret = one(docs, "Secret", f"{RELEASE}-axhub-secrets")["stringData"]
+    assert not {"HUB_S3_ACCESS_KEY_ID", "HUB_S3_SECRET_ACCESS_KEY"} & set(secret)
+    assert _hub_env(docs)["HUB_S3_BUCKET"] == "hub-attachments"

@@ -48,6 +48,7 @@ helm.sh/chart: {{ include "axhub.chart" .ctx }}
 {{- define "axhub.api.name" -}}{{ include "axhub.fullname" . }}-api{{- end -}}
 {{- define "axhub.portal.name" -}}{{ include "axhub.fullname" . }}-portal{{- end -}}
 {{- define "axhub.scheduler.name" -}}{{ include "axhub.fullname" . }}-scheduler{{- end -}}
+{{- define "axhub.housekeeping.name" -}}{{ include "axhub.fullname" . }}-grants-housekeeping{{- end -}}
 {{- define "axhub.raycluster.name" -}}{{ include "axhub.fullname" . }}-ray{{- end -}}
 {{- define "axhub.internalPostgresql" -}}
 {{- if not .Values.postgresql.external.url }}true{{ end -}}
@@ -132,11 +133,28 @@ env:
   - name: HUB_SMTP_PASSWORD
     valueFrom:
       secretKeyRef: {name: {{ include "axhub.secretName" . }}, key: HUB_SMTP_PASSWORD, optional: true}
+{{- if eq .Values.config.attachments.storage "s3" }}
+  - name: HUB_S3_ACCESS_KEY_ID
+    valueFrom:
+      secretKeyRef: {name: {{ include "axhub.secretName" . }}, key: HUB_S3_ACCESS_KEY_ID, optional: true}
+  - name: HUB_S3_SECRET_ACCESS_KEY
+    valueFrom:
+      secretKeyRef: {name: {{ include "axhub.secretName" . }}, key: HUB_S3_SECRET_ACCESS_KEY, optional: true}
+{{- end }}
 {{- if .Values.mlflow.enabled }}
   - name: HUB_MLFLOW_ADMIN_PASSWORD
     valueFrom:
       secretKeyRef: {name: {{ include "axhub.secretName" . }}, key: HUB_MLFLOW_ADMIN_PASSWORD}
 {{- end }}
+{{- end -}}
+
+{{/* S3 attachment storage: a bucket, and credentials both or neither (fails the render). */}}
+{{- define "axhub.checkS3Attachments" -}}
+{{- $s3 := .Values.config.attachments.s3 -}}
+{{- $_ := required "config.attachments.s3.bucket is required with config.attachments.storage=s3" $s3.bucket -}}
+{{- if and (not .Values.secrets.existingSecret) (ne (not .Values.secrets.s3AccessKeyId) (not .Values.secrets.s3SecretAccessKey)) -}}
+{{- fail "secrets.s3AccessKeyId and secrets.s3SecretAccessKey must be set together (or both left empty to use the pod's default AWS credentials)" -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Ray pods: non-root like the rest, but a writable root FS (runtime_env working_dir
