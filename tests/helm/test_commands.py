@@ -33,8 +33,9 @@ def _commands(helm: Helm) -> dict[str, list[str]]:
     docs: list[dict[str, Any]] = helm.template(GPU).docs
     commands = {}
     for doc in docs:
-        if doc["kind"] in {"Deployment", "StatefulSet", "Job"}:
-            pod = doc["spec"]["template"]["spec"]
+        if doc["kind"] in {"Deployment", "StatefulSet", "Job", "CronJob"}:
+            spec = doc["spec"]["jobTemplate"]["spec"] if doc["kind"] == "CronJob" else doc["spec"]
+            pod = spec["template"]["spec"]
             for container in pod["containers"] + pod.get("initContainers", []):
                 if "command" in container:
                     commands[container["name"]] = container["command"]
@@ -47,7 +48,12 @@ def _flags(command: list[str]) -> list[str]:
 
 @pytest.mark.parametrize(
     ("container", "path"),
-    [("api", ["serve"]), ("scheduler", ["scheduler", "run"]), ("db-upgrade", ["db", "upgrade"])],
+    [
+        ("api", ["serve"]),
+        ("scheduler", ["scheduler", "run"]),
+        ("db-upgrade", ["db", "upgrade"]),
+        ("housekeeping", ["grants", "housekeeping"]),
+    ],
 )
 def test_axhub_commands_and_options_exist(helm: Helm, container: str, path: list[str]) -> None:
     command = _commands(helm)[container]
@@ -137,3 +143,8 @@ def test_the_hub_accepts_the_settings_the_chart_gives_it(
     assert settings.ray_address.endswith("-head-svc.axhub.svc:8265")
     assert str(settings.mlflow_tracking_uri).endswith(".svc:5000")
     assert ops.gpu_hourly_rates == load_values(values)["config"]["gpuHourlyRates"]
+    attachments = load_values(values)["config"]["attachments"]
+    assert settings.attachment_storage == attachments["storage"]
+    if attachments["storage"] == "s3":
+        assert settings.s3_bucket == attachments["s3"]["bucket"]
+        assert settings.s3_access_key_id is not None
