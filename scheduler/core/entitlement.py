@@ -79,26 +79,30 @@ def entitled_jobs(
             group = groups[pkey] = ([], [])
         group[1].append(p)
 
-    # per company, shapes smallest first: (gpus, usable types, running ids, pending jobs)
-    usable: dict[str, list[tuple[float, int, tuple[str, ...], tuple[str, ...]]]] = {}
-    for company, gpus, types in groups:
+    # per company, shapes smallest first: [gpus, usable types, running ids (last = oldest),
+    # pending jobs (sorted, last = first, once the fill reaches them), shape key, sorted?]
+    usable: dict[str, list[tuple[float, int, tuple[str, ...], tuple[str, ...], Any]]] = {}
+    shape_ids: dict[tuple[float, tuple[str, ...]], int] = {}  # (GPUs, usable types) -> id
+    for (company, gpus, types), group in groups.items():
         allowed = usable_of.get(types)
         if allowed is None:
             allowed = usable_of[types] = (
                 tuple(t for t in types if t in pools) if types else all_types
             )
         if allowed and gpus > 0:
-            usable.setdefault(company, []).append((gpus, len(allowed), types, allowed))
-    # per company, shapes smallest first: [gpus, usable types, running ids (last = oldest),
-    # pending jobs (sorted, last = first, once the fill reaches them), shape key, sorted?]
+            run_ids, waiting = group
+            run_ids.reverse()
+            shape = shape_ids.setdefault((gpus, allowed), len(shape_ids))
+            row = [gpus, allowed, run_ids, waiting, shape, len(waiting) < 2]
+            found = usable.get(company)
+            if found is None:
+                usable[company] = [(gpus, len(allowed), types, allowed, row)]
+            else:
+                found.append((gpus, len(allowed), types, allowed, row))
     shapes: dict[str, list[list[Any]]] = {}
     for company, found in usable.items():
-        found.sort()
-        rows = shapes[company] = []
-        for g, _, t, a in found:
-            run_ids, waiting = groups[company, g, t]
-            run_ids.reverse()
-            rows.append([g, a, run_ids, waiting, (g, a), False])
+        found.sort()  # (GPUs, usable types, types) is unique within a company
+        shapes[company] = [f[4] for f in found]
     entitled: list[str] = []
     add = entitled.append
     weights = {c: max(weight(c), 1e-12) for c in shapes}
@@ -106,7 +110,7 @@ def entitled_jobs(
     heapq.heapify(heap)
     push, pop = heapq.heappush, heapq.heappop
     share_of: dict[str, float] = {}
-    full: set[tuple[float, tuple[str, ...]]] = set()
+    full: set[int] = set()  # shape ids that no longer fit
     place = _place
     while heap:
         company = pop(heap)[2]

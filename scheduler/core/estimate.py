@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from itertools import accumulate
+from itertools import accumulate, chain
 
 from scheduler.core.model import PendingJob, RunningJob
 from scheduler.core.placement import UNIT, ClusterCapacity, JobShape, Slot, to_units
@@ -64,7 +64,8 @@ class _Pool:
         self.free = free
         self.capacity = capacity
         self.now = now
-        self.ends = [max(now, e) for e in ends]
+        k = bisect_left(ends, now)  # ends ascending: the ones already past start now
+        self.ends = [now] * k + ends[k:] if k else ends
         self.cumulative = list(accumulate(gpus))
         self.n = len(ends)
         self.first = self.ends[0] if ends else now
@@ -88,24 +89,32 @@ class StartEstimator:
     def __init__(self, cap: ClusterCapacity, running: Sequence[RunningJob], now_s: float) -> None:
         self.cap = cap
         self.now_s = now_s
-        self.type_of_job: list[tuple[float, float, str]] = []
+        # per GPU type: (latest end, GPUs) of its running jobs, by end; free GPUs
+        self.by_type: dict[str, list[tuple[float, float]]] = {}
         for job in running:
             if job.placement and job.placement[0].node_id in cap.index_of:
                 t = cap.nodes[cap.index_of[job.placement[0].node_id]].gpu_type
-                self.type_of_job.append((job.expected_end_s(), job.num_gpus, t))
-        self.type_of_job.sort()
+                self.by_type.setdefault(t, []).append((job.expected_end_s(), job.num_gpus))
+        for releases in self.by_type.values():
+            releases.sort()
         self.pools: dict[tuple[str, ...], _Pool] = {}
 
     def _pool(self, types: tuple[str, ...]) -> _Pool:
-        tset = set(types)
-        ends = [e for e, _, t in self.type_of_job if t in tset]
-        gpus = [g for _, g, t in self.type_of_job if t in tset]
+        merged = [self.by_type.get(t, []) for t in dict.fromkeys(types)]
+        releases = merged[0] if len(merged) == 1 else sorted(chain.from_iterable(merged))
+        # (the same order as sorting all running jobs by (end, GPUs) and keeping these types)
+        ends = [e for e, _ in releases]
+        gpus = [g for _, g in releases]
         free = 0.0
         capacity = 0.0
         for t in types:
             for i in self.cap.by_type.get(t, ()):
-                free += sum(max(0, u) for u in self.cap.free[i]) / UNIT
-                capacity += len(self.cap.free[i])
+                row = self.cap.free[i]
+                if min(row, default=0) >= 0:
+                    free += sum(row) / UNIT
+                else:
+                    free += sum(max(0, u) for u in row) / UNIT
+                capacity += len(row)
         pool = self.pools[types] = _Pool(free, capacity, ends, gpus, self.now_s)
         return pool
 

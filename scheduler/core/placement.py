@@ -18,6 +18,7 @@ Placement tie-break (documented in docs/scheduler.md):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 from typing import NamedTuple
 
 from scheduler.core.model import DeviceShare, GpuNode, PendingJob, RunningJob
@@ -63,6 +64,8 @@ Slot = tuple[int, int, int]  # (node index, device index, units)
 class ClusterCapacity:
     """Mutable capacity state of one pass (the snapshot itself stays frozen)."""
 
+    fast_fraction = True  # tests turn it off to check that it places like the full scan
+
     def __init__(self, nodes: Sequence[GpuNode]) -> None:
         ordered = sorted(nodes, key=lambda n: (n.gpu_type, n.node_id))
         self.nodes: list[GpuNode] = ordered
@@ -84,9 +87,18 @@ class ClusterCapacity:
         self.generation = 0  # bumped on every change of capacity
         self._type_nodes: dict[tuple[str, ...], list[int]] = {}
         self.free_units_total = sum(len(f) for f in self.free) * UNIT
+        # nodes that may hold a device with a share other than 0 or UNIT free, per view (a
+        # superset: marked on every change, checked when read); speeds up fractional search
+        self.odd_free: set[int] = set()
+        self.odd_avail: set[int] = set()
+        self._type_node_set: dict[tuple[str, ...], set[int] | None] = {}
+        self._first_whole: dict[tuple[tuple[str, ...], bool], int] = {}
+        self._largest: dict[tuple[tuple[str, ...], bool], float] = {}  # at _largest_at
+        self._largest_at = 0
 
     # -- bookkeeping -------------------------------------------------------------------
     def apply_running(self, job: RunningJob) -> None:
+        self.generation += 1
         for share in job.placement:
             i = self.index_of.get(share.node_id)
             if i is None or share.device_index >= len(self.free[i]):
@@ -95,6 +107,7 @@ class ClusterCapacity:
             self.free[i][share.device_index] -= u
             self.avail[i][share.device_index] -= u
             self.free_units_total -= u
+            self._mark(i, share.device_index)
 
     def take(self, slots: Iterable[Slot]) -> None:
         self.generation += 1
@@ -102,6 +115,8 @@ class ClusterCapacity:
             self.free[i][d] -= u
             self.avail[i][d] -= u
             self.free_units_total -= u
+            if u != UNIT:
+                self._mark(i, d)
 
     def release(self, placement: Iterable[DeviceShare]) -> None:
         self.generation += 1
@@ -113,13 +128,25 @@ class ClusterCapacity:
             self.free[i][share.device_index] += u
             self.avail[i][share.device_index] += u
             self.free_units_total += u
+            self._mark(i, share.device_index)
         self._fail_cache.clear()
+        self._first_whole.clear()
+        self._largest.clear()
 
     def reserve(self, slots: Iterable[Slot]) -> None:
         self.generation += 1
         for i, d, u in slots:
             self.avail[i][d] -= u
+            if 0 < self.avail[i][d] != UNIT:
+                self.odd_avail.add(i)
         # avail only shrinks: cached failures stay valid
+
+    def _mark(self, i: int, d: int) -> None:
+        """Note node ``i`` in the views where device ``d`` now has an odd free share."""
+        if 0 < self.free[i][d] != UNIT:
+            self.odd_free.add(i)
+        if 0 < self.avail[i][d] != UNIT:
+            self.odd_avail.add(i)
 
     def to_placement(self, slots: Sequence[Slot]) -> tuple[DeviceShare, ...]:
         return tuple(DeviceShare(self.nodes[i].node_id, d, u / UNIT) for i, d, u in slots)
@@ -232,6 +259,9 @@ class ClusterCapacity:
     def _find_fraction(
         self, view: list[list[int]], units: int, types: tuple[str, ...], only: list[int] | None
     ) -> list[Slot] | None:
+        odd = self.odd_free if view is self.free else self.odd_avail if view is self.avail else None
+        if odd is not None and only is None and self.fast_fraction:
+            return self._find_fraction_fast(view, units, types, odd)
         best: Slot | None = None
         best_free = UNIT + 1
         for i in self._nodes_of(types, only):
@@ -243,6 +273,43 @@ class ClusterCapacity:
                     best, best_free = (i, d, units), u
                     if u == units:
                         return [best]
+        return [best] if best is not None else None
+
+    def _find_fraction_fast(
+        self, view: list[list[int]], units: int, types: tuple[str, ...], odd: set[int]
+    ) -> list[Slot] | None:
+        """``_find_fraction`` on the pass's own views: the same answer, without scanning
+        every node. Devices whose free share is neither 0 nor UNIT lie on ``odd`` nodes;
+        any of them that fits beats a whole free device (UNIT) unless it has more than
+        UNIT free; otherwise the first whole free device in node order wins."""
+        nodes = self._nodes_of(types, None)
+        in_types = self._type_node_set.get(types)
+        if in_types is None:
+            ascending = all(a < b for a, b in pairwise(nodes))
+            in_types = self._type_node_set[types] = set(nodes) if ascending else None
+        if in_types is None:  # node order not ascending (unsorted types): scan as before
+            return self._find_fraction(view, units, types, nodes)
+        best: Slot | None = None
+        best_free = UNIT + 1
+        if odd:
+            for i in sorted(odd & in_types):
+                for d, u in enumerate(view[i]):
+                    if units <= u < best_free and u != UNIT:
+                        best, best_free = (i, d, units), u
+                        if u == units:
+                            return [best]
+        if best is not None and best_free < UNIT:
+            return [best]
+        # first node with a whole free device; nodes before the remembered position have
+        # none (devices only fill up within a pass; release() forgets the positions)
+        key = (types, view is self.free)
+        start = self._first_whole.get(key, 0)
+        for k in range(start, len(nodes)):
+            row = view[nodes[k]]
+            if UNIT in row:
+                self._first_whole[key] = k
+                return [(nodes[k], row.index(UNIT), units)]
+        self._first_whole[key] = len(nodes)
         return [best] if best is not None else None
 
     def _find_gang(
@@ -262,6 +329,17 @@ class ClusterCapacity:
 
     def largest_block(self, shape: JobShape, types: tuple[str, ...]) -> float:
         """Largest free whole-device block on one node, or largest free share of a device."""
+        key = (types, shape.whole == 0)
+        hit = self._largest.get(key)
+        if hit is not None and self._largest_at == self.generation:
+            return hit
+        if self._largest_at != self.generation:
+            self._largest.clear()
+            self._largest_at = self.generation
+        self._largest[key] = found = self._largest_block(shape, types)
+        return found
+
+    def _largest_block(self, shape: JobShape, types: tuple[str, ...]) -> float:
         best = 0
         for t in types:
             for i in self.by_type.get(t, ()):

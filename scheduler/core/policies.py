@@ -38,6 +38,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from operator import attrgetter
 from typing import Protocol
 
 from scheduler.core.admission import QuotaLedger
@@ -188,42 +189,60 @@ def _fair_las_preempts(job: PendingJob, victim: RunningJob, s: PassState) -> boo
 
 @dataclass(frozen=True)
 class FairSharePolicy:
-    """Lowest-score company next; ``within`` orders one company's own jobs."""
+    """Lowest-score company next; ``within`` orders one company's own jobs.
+
+    ``within_attrs``: when ``within`` is a plain tuple of job attributes, their names (the
+    sort then uses ``operator.attrgetter``, the same order without a Python call per job).
+    ``tiers``: groups the jobs by tier in one sweep (same result as ``tier`` per job).
+    """
 
     name: str
     within: Callable[[PendingJob, PassState], tuple[float | int | str, ...]]
     preempts: Callable[[PendingJob, RunningJob, PassState], bool] | None = _fair_preempts
     tier: Callable[[PendingJob, PassState], int] | None = None  # lower tiers go first
     uses_entitlement: bool = False  # reads PassState.entitled (the fair-share fill)
+    within_attrs: tuple[str, ...] = ()
+    tiers: Callable[[Sequence[PendingJob], PassState], dict[int, list[PendingJob]]] | None = None
     global_aging = False  # starving jobs go first within their company's queue
 
     def order(self, jobs: Sequence[PendingJob], state: PassState) -> Iterator[PendingJob]:
         if self.tier is None:
             return self._fair_order(jobs, state)
-        tiers: dict[int, list[PendingJob]] = {}
-        for job in jobs:
-            tiers.setdefault(self.tier(job, state), []).append(job)
+        if self.tiers is not None:
+            tiers = self.tiers(jobs, state)
+        else:
+            tiers = {}
+            for job in jobs:
+                tiers.setdefault(self.tier(job, state), []).append(job)
         return chain.from_iterable(self._fair_order(tiers[t], state) for t in sorted(tiers))
 
     def _fair_order(self, jobs: Sequence[PendingJob], state: PassState) -> Iterator[PendingJob]:
         queues: dict[str, list[PendingJob]] = {}
         for job in jobs:
-            queues.setdefault(job.company_id, []).append(job)
+            queue = queues.get(job.company_id)
+            if queue is None:
+                queues[job.company_id] = [job]
+            else:
+                queue.append(job)
         heads: dict[str, int] = {}
         heap: list[tuple[float, str]] = []
         limit = state.snapshot.settings.starvation_after_s
         oldest = -math.inf if limit is None else state.now_s - limit
+        aged = {j.company_id for j in jobs if j.submit_time_s <= oldest}  # aging: starving first
         within = self.within
+        plain = attrgetter(*self.within_attrs) if self.within_attrs else None
+        score = state.company_score
         for company, queue in queues.items():
             if len(queue) > 1:
-                if any(j.submit_time_s <= oldest for j in queue):  # aging: starving first
+                if company in aged:
                     queue.sort(key=lambda j: (j.submit_time_s > oldest, *within(j, state)))
+                elif plain is not None:
+                    queue.sort(key=plain)
                 else:
                     queue.sort(key=lambda j: within(j, state))
             heads[company] = 0
-            heap.append((state.company_score(company), company))
+            heap.append((score(company), company))
         heapq.heapify(heap)
-        score = state.company_score
         ledger = state.quota
         while heap:
             _, company = heapq.heappop(heap)
@@ -258,6 +277,24 @@ def _entitled_las_tier(j: PendingJob, s: PassState) -> int:
     return s.las_level(j.attained_gpu_seconds) + (0 if j.job_id in s.entitled else 1_000)
 
 
+def _entitled_las_tiers(jobs: Sequence[PendingJob], s: PassState) -> dict[int, list[PendingJob]]:
+    """``_entitled_las_tier`` of every job in one sweep (the pass's hot path)."""
+    entitled = s.entitled
+    bounds = s.snapshot.settings.las_thresholds_gpu_s
+    tiers: dict[int, list[PendingJob]] = {}
+    for job in jobs:
+        a = job.attained_gpu_seconds
+        tier = (0 if a <= 0.0 else bisect_right(bounds, a)) + (
+            0 if job.job_id in entitled else 1_000
+        )
+        group = tiers.get(tier)
+        if group is None:
+            tiers[tier] = [job]
+        else:
+            group.append(job)
+    return tiers
+
+
 def _entitled_las_preempts(job: PendingJob, victim: RunningJob, s: PassState) -> bool:
     """A job within its fair share reclaims GPUs from borrowers (jobs outside the fill);
     nobody but another entitled job preempts an entitled one; otherwise 2D-LAS levels."""
@@ -278,10 +315,18 @@ POLICIES: dict[str, OrderingPolicy] = {
     "sjf": SortedPolicy("sjf", _sjf_key),
     "las": SortedPolicy("las", _las_key, _las_preempts),
     "quota": SortedPolicy("quota", _quota_key),
-    "fair_share": FairSharePolicy("fair_share", _fifo_key),
+    "fair_share": FairSharePolicy(
+        "fair_share", _fifo_key, within_attrs=("submit_time_s", "job_id")
+    ),
     "fair_las": FairSharePolicy("fair_las", _fair_las_key, _fair_las_preempts),
     "las_fair": FairSharePolicy(
-        "las_fair", _limit_key, _entitled_las_preempts, _entitled_las_tier, uses_entitlement=True
+        "las_fair",
+        _limit_key,
+        _entitled_las_preempts,
+        _entitled_las_tier,
+        uses_entitlement=True,
+        within_attrs=("time_limit_s", "submit_time_s", "job_id"),
+        tiers=_entitled_las_tiers,
     ),
 }
 

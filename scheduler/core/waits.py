@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 
-from scheduler.core.estimate import StartEstimator
+from scheduler.core.estimate import StartEstimator, _Pool
 from scheduler.core.model import PendingJob, RunningJob, WaitDecision, WaitReason
 from scheduler.core.placement import ClusterCapacity, JobShape
 
@@ -35,15 +35,25 @@ def wait_decisions(
         "; this job's time limit runs past that"
     )
     capacity, reserved = WaitReason.CAPACITY, WaitReason.RESERVED
-    out = []
+    behind_code, draining = WaitReason.BEHIND_RESERVATION, WaitReason.DRAINING
+    head_of_line = WaitReason.HEAD_OF_LINE
+    decision = tuple.__new__  # WaitDecision(...) without its Python-level __new__
+    # per (types, GPUs, multi-node): (reason text, pool), for capacity waits
+    shared: dict[tuple[tuple[str, ...], float, bool], tuple[str, _Pool]] = {}
+    out: list[WaitDecision] = []
+    append = out.append
     when: float | None
     for position, (job, code, text, types) in enumerate(waits, start=1):
         if code is capacity:
             key = (types, job.num_gpus, job.allow_multi_node)
-            text = texts.get(key) or texts.setdefault(key, capacity_text(cap, job, types))
-            pool = pools.get(types) or new_pool(types)  # StartEstimator.estimate, inlined
-            pool.ahead += job.num_gpus
-            need = pool.ahead - pool.free
+            hit = shared.get(key)
+            if hit is None:
+                text = texts.get(key) or texts.setdefault(key, capacity_text(cap, job, types))
+                hit = shared[key] = (text, pools.get(types) or new_pool(types))
+            text, pool = hit
+            # StartEstimator.estimate, inlined
+            ahead = pool.ahead = pool.ahead + job.num_gpus
+            need = ahead - pool.free
             if need <= 0:
                 when = pool.first
             elif need <= pool.total:
@@ -56,15 +66,15 @@ def wait_decisions(
             estimate(job, types)
             when = reserved_at[job.job_id]
             text = f"{text} {fmt_in(when, now)}"
-        elif code is WaitReason.BEHIND_RESERVATION:
+        elif code is behind_code:
             text, when = behind, estimate(job, types)
         else:
             when = None
-            if code is WaitReason.DRAINING:
+            if code is draining:
                 text = f"all {'/'.join(types)} nodes are draining"
-            elif code is WaitReason.HEAD_OF_LINE:
+            elif code is head_of_line:
                 text = f"strict FIFO: waiting behind blocked job {text}"
-        out.append(WaitDecision(job.job_id, code, text, position, when))
+        append(decision(WaitDecision, (job.job_id, code, text, position, when)))
     return tuple(out)
 
 

@@ -242,3 +242,34 @@ def test_fast_path_decides_exactly_like_the_full_path(snap: SchedulingSnapshot) 
     finally:
         engine._Pass.use_fast_path = True
     assert fast == slow
+
+
+@FAST
+@given(snapshots())
+def test_fast_fraction_search_places_like_the_full_scan(snap: SchedulingSnapshot) -> None:
+    from scheduler.core.placement import ClusterCapacity
+
+    fast = schedule(snap)
+    try:
+        ClusterCapacity.fast_fraction = False
+        slow = schedule(snap)
+    finally:
+        ClusterCapacity.fast_fraction = True
+    assert fast == slow
+
+
+@FAST
+@given(snapshots(policy="las_fair"))
+def test_las_fair_sweep_orders_like_its_per_job_keys(snap: SchedulingSnapshot) -> None:
+    """The batched tiers and attribute sort keys give the order of the per-job functions."""
+    from scheduler.core.admission import QuotaLedger
+    from scheduler.core.policies import POLICIES, PassState
+
+    fast = POLICIES["las_fair"]
+    slow = dataclasses.replace(fast, tiers=None, within_attrs=())  # type: ignore[type-var]
+    node_type = {n.node_id: n.gpu_type for n in snap.nodes}
+    orders = []
+    for policy in (fast, slow):
+        state = PassState(snap, QuotaLedger(snap, node_type))
+        orders.append([j.job_id for j in policy.order(list(snap.pending), state)])
+    assert orders[0] == orders[1]
