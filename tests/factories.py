@@ -33,6 +33,12 @@ def valid_brn(n: int) -> str:
     return first_nine + str(brn_check_digit(first_nine))
 
 
+def fixed_brn(n: int) -> str:
+    """A valid number a test picks itself: far from the factories' sequence, which keeps
+    growing over a worker's whole session."""
+    return valid_brn(800_000_000 + n)
+
+
 class _Base(factory.alchemy.SQLAlchemyModelFactory):  # type: ignore[misc]
     class Meta:
         abstract = True

@@ -2,7 +2,8 @@
 
 * engineers: their own company;
 * consultants: the companies of the cases assigned to them (their full records: cases,
-  assessments, grants, budget), plus every still-unassigned case for triage;
+  assessments, grants, budget, users, jobs, models, usage), plus every still-unassigned case
+  for triage and the profile (``GET /companies/{id}``) of the company that asked;
 * operators and admins: every company.
 
 Objects outside the scope answer 404, exactly like missing ones (decision record 0001).
@@ -35,12 +36,27 @@ def visible_company_ids(session: Session, principal: Principal) -> set[int] | No
     return {principal.company_id} if principal.company_id is not None else set()
 
 
-def company_condition(session: Session, principal: Principal, column: Any) -> Any | None:
-    """SQL condition restricting ``column`` (a company id column) to the caller's scope."""
+def profile_company_ids(session: Session, principal: Principal) -> set[int] | None:
+    """Companies whose profile the caller may read: its records scope, and for consultants also
+    the companies of unassigned cases (to triage them)."""
     scope = visible_company_ids(session, principal)
+    if scope is None or principal.role != Role.consultant:
+        return scope
+    triage = session.exec(
+        select(Case.company_id).where(col(Case.assignee_id).is_(None)).distinct()
+    ).all()
+    return scope | set(triage)
+
+
+def condition_for(scope: set[int] | None, column: Any) -> Any | None:
     if scope is None:
         return None
     return col(column).in_(sorted(scope)) if scope else false()
+
+
+def company_condition(session: Session, principal: Principal, column: Any) -> Any | None:
+    """SQL condition restricting ``column`` (a company id column) to the caller's scope."""
+    return condition_for(visible_company_ids(session, principal), column)
 
 
 def ensure_company_in_scope(

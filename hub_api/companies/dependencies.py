@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
+from hub_api.cases.scope import profile_company_ids
 from hub_api.companies.models import Company
-from hub_api.core.authz import Permission, Principal, ensure_company_visible, require
+from hub_api.core.authz import Permission, Principal, require
 from hub_api.core.db import SessionDep
 from hub_api.core.errors import NotFoundError
 
@@ -17,7 +18,9 @@ def load_company(
     principal: Annotated[Principal, Depends(require(Permission.company_read))],
     company_id: Annotated[int, Path(ge=1)],
 ) -> Company:
-    ensure_company_visible(principal, company_id, what=f"company {company_id}")
+    scope = profile_company_ids(session, principal)
+    if scope is not None and company_id not in scope:
+        raise NotFoundError(f"company {company_id} not found")
     company = session.get(Company, company_id)
     if company is None:
         raise NotFoundError(f"company {company_id} not found")

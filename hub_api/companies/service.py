@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from hub_api.audit import service as audit
+from hub_api.cases.scope import condition_for, profile_company_ids
 from hub_api.companies.models import Company, CompanyCreate, CompanyUpdate
 from hub_api.companies.validators import Region, format_business_registration_number
 from hub_api.core.authz import Principal
@@ -65,9 +66,9 @@ def list_companies(
     name_contains: str | None = None,
 ) -> Page[Company]:
     conditions = []
-    scope = actor.company_scope()
+    scope = condition_for(profile_company_ids(session, actor), Company.id)
     if scope is not None:
-        conditions.append(col(Company.id) == scope)
+        conditions.append(scope)
     if name_contains:
         conditions.append(func.lower(Company.name).contains(name_contains.lower()))
     return paginate(

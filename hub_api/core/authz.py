@@ -4,7 +4,10 @@ Every non-public route depends on ``require(permission)``, which authenticates t
 (short-lived JWT access token or personal API token), checks that the caller's role holds the
 permission (403 otherwise) and that the token's scopes allow the HTTP method (403). Routes that
 take an object id use loader dependencies (``CompanyDep``, ``UserDep``...) which answer 404 for
-objects outside the caller's company scope, so existence does not leak across companies.
+objects outside the caller's company scope, so existence does not leak across companies. The
+company scope itself (engineers: their company; consultants: the companies of their assigned
+cases; operators and admins: all) depends on case assignments and lives in
+``hub_api.cases.scope``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlmodel import Session, select
 from hub_api.auth.models import ApiToken, TokenScope
 from hub_api.core.config import Settings, get_settings
 from hub_api.core.db import SessionDep
-from hub_api.core.errors import AuthenticationError, ForbiddenError, NotFoundError
+from hub_api.core.errors import AuthenticationError, ForbiddenError
 from hub_api.core.security import (
     api_token_lookup,
     as_utc,
@@ -136,17 +139,6 @@ class Principal:
     def has(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
 
-    def company_scope(self) -> int | None:
-        """``None`` for hub staff (all companies), else the caller's own company id."""
-        return None if self.is_staff else self.company_id
-
-    def can_see_company(self, company_id: int | None) -> bool:
-        return self.is_staff or (company_id is not None and company_id == self.company_id)
-
-
-def ensure_company_visible(principal: Principal, company_id: int | None, *, what: str) -> None:
-    if not principal.can_see_company(company_id):
-        raise NotFoundError(f"{what} not found")
 
 
 _bearer = HTTPBearer(auto_error=False, description="Access token or personal API token")

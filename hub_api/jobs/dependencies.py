@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from hub_api.core.authz import Permission, Principal, ensure_company_visible, require
+from hub_api.cases.scope import ensure_company_in_scope
+from hub_api.core.authz import Permission, Principal, require
 from hub_api.core.db import SessionDep
 from hub_api.core.errors import NotFoundError
 from hub_api.jobs.models import Job
@@ -21,7 +22,7 @@ def load_job(
     job = session.get(Job, job_id)
     if job is None:
         raise NotFoundError(f"job {job_id} not found")
-    ensure_company_visible(principal, job.company_id, what=f"job {job_id}")
+    ensure_company_in_scope(session, principal, job.company_id, what=f"job {job_id}")
     return job
 
 

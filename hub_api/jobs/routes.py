@@ -61,7 +61,7 @@ def upload_code_bundle(
         session=session,
         settings=settings,
         actor=actor,
-        company_id=service.resolve_company(actor, company_id),
+        company_id=service.resolve_company(session, actor, company_id),
         filename=file.filename or "code.zip",
         source=file.file,
     )
@@ -71,7 +71,7 @@ def upload_code_bundle(
     "/jobs", response_model=JobPublic, status_code=status.HTTP_201_CREATED, summary="Submit a job"
 )
 def submit_job(session: SessionDep, actor: Submitter, data: JobCreate) -> Job:
-    company_id = service.resolve_company(actor, data.company_id)
+    company_id = service.resolve_company(session, actor, data.company_id)
     return service.submit_job(session=session, actor=actor, data=data, company_id=company_id)
 
 

@@ -9,6 +9,7 @@ from typing import BinaryIO
 from sqlmodel import Session, col, select
 
 from hub_api.audit import service as audit
+from hub_api.cases.scope import company_condition, ensure_company_in_scope
 from hub_api.cluster.models import ClusterNode
 from hub_api.core.authz import Principal
 from hub_api.core.config import Settings
@@ -52,8 +53,8 @@ REQUEUEABLE = frozenset(
 )
 
 
-def resolve_company(actor: Principal, company_id: int | None) -> int:
-    """Engineers act for their own company; staff must name one."""
+def resolve_company(session: Session, actor: Principal, company_id: int | None) -> int:
+    """Engineers act for their own company; staff must name one they may see."""
     if not actor.is_staff:
         if company_id is not None and company_id != actor.company_id:
             raise NotFoundError(f"company {company_id} not found")
@@ -63,6 +64,7 @@ def resolve_company(actor: Principal, company_id: int | None) -> int:
         raise InvalidInputError(
             "hub staff must say which company_id the job is for", field="body.company_id"
         )
+    ensure_company_in_scope(session, actor, company_id, what=f"company {company_id}")
     return company_id
 
 
@@ -196,9 +198,9 @@ def list_jobs(
     active: bool | None = None,
 ) -> Page[Job]:
     conditions = []
-    scope = actor.company_scope()
+    scope = company_condition(session, actor, Job.company_id)
     if scope is not None:
-        conditions.append(col(Job.company_id) == scope)
+        conditions.append(scope)
     if active is not None:
         statuses = list(ACTIVE_STATUSES)
         conditions.append(

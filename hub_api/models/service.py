@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from hub_api.cases.scope import company_condition, ensure_company_in_scope
 from hub_api.core.authz import Principal
 from hub_api.core.config import Settings
 from hub_api.core.errors import ConflictError, HubError, InvalidInputError, NotFoundError
@@ -83,12 +84,16 @@ def spaces(
     """The MLflow spaces the caller may read: their company's, or (staff) one or all."""
     client = admin_client(settings)
     if not actor.is_staff:
-        if company_id is not None and company_id != actor.company_id:
-            raise NotFoundError(f"company {company_id} not found")
-        company_id = actor.company_id
+        company_id = company_id or actor.company_id
+    if company_id is not None:
+        ensure_company_in_scope(session, actor, company_id, what=f"company {company_id}")
     statement = select(MlflowTenant).where(col(MlflowTenant.provisioned_at).is_not(None))
     if company_id is not None:
         statement = statement.where(MlflowTenant.company_id == company_id)
+    else:
+        scope = company_condition(session, actor, MlflowTenant.company_id)
+        if scope is not None:
+            statement = statement.where(scope)
     tenants = session.exec(statement.order_by(col(MlflowTenant.company_id))).all()
     if client is None:
         return []

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
+from hub_api.cases.scope import ensure_company_in_scope
 from hub_api.core.authz import Permission, Principal, require
 from hub_api.core.db import SessionDep
 from hub_api.core.errors import NotFoundError
@@ -18,8 +19,10 @@ def load_user(
     user_id: Annotated[int, Path(ge=1)],
 ) -> User:
     user = session.get(User, user_id)
-    if user is None or not (principal.is_staff or user.company_id == principal.company_id):
+    if user is None:
         raise NotFoundError(f"user {user_id} not found")
+    if not (principal.is_staff and user.company_id is None):  # staff see their colleagues
+        ensure_company_in_scope(session, principal, user.company_id, what=f"user {user_id}")
     return user
 
 

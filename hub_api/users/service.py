@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from hub_api.audit import service as audit
+from hub_api.cases.scope import company_condition
 from hub_api.companies.models import Company
 from hub_api.core.authz import Principal
 from hub_api.core.db import commit_or_conflict
@@ -79,9 +81,9 @@ def list_users(
     email_contains: str | None = None,
 ) -> Page[User]:
     conditions = []
-    scope = actor.company_scope()
-    if scope is not None:
-        conditions.append(col(User.company_id) == scope)
+    scope = company_condition(session, actor, User.company_id)
+    if scope is not None:  # staff also see their colleagues (users without a company)
+        conditions.append(or_(scope, col(User.company_id).is_(None)) if actor.is_staff else scope)
     if email_contains:
         conditions.append(col(User.email).contains(email_contains.lower()))
     return paginate(

@@ -29,7 +29,7 @@ from hub_api.cluster.models import ClusterNode
 from hub_api.jobs.models import JobStatus
 from hub_api.main import create_app
 from hub_api.users.models import Role
-from tests.factories import make_api_token, valid_brn
+from tests.factories import fixed_brn, make_api_token, make_case
 from tests.hub_api import consulting_builders as cb
 from tests.hub_api.conftest import World
 from tests.hub_api.jobs.builders import fund, job_payload, make_job
@@ -106,16 +106,9 @@ def node_of(world: World, session: Session, target: str) -> dict[str, Any]:
     return {"node_id": "node-x"}
 
 
-# Engineers reach their own company's objects, staff reach every company's.
-ENGINEER_SCOPED_READ = {
-    Role.engineer: (OK, HIDDEN),
-    Role.consultant: (OK, OK),
-    Role.operator: (OK, OK),
-    Role.admin: (OK, OK),
-}
-
-# Consulting records: engineers see their company's, consultants the companies whose cases they
-# are assigned to, operators and admins everything.
+# Company records: engineers see their company's, consultants the companies whose cases they
+# are assigned to (the test assigns the consultant a case of company A), operators and admins
+# everything.
 CONSULTING_SCOPED = {
     Role.engineer: (OK, HIDDEN),
     Role.consultant: (OK, HIDDEN),
@@ -154,14 +147,14 @@ MATRIX: dict[tuple[str, str], Case | str] = {
         only(Role.operator, Role.admin),
         body=lambda *_: {
             "name": "Ulsan Chemicals",
-            "business_registration_number": valid_brn(9000),
+            "business_registration_number": fixed_brn(9000),
             "region": "ulsan",
             "industry_ksic": "20119",
             "employees": 80,
         },
     ),
     ("GET", "/companies/{company_id}"): Case(
-        ENGINEER_SCOPED_READ, path=lambda w, s, t: company_of(w, t)
+        CONSULTING_SCOPED, path=lambda w, s, t: company_of(w, t)
     ),
     ("PATCH", "/companies/{company_id}"): Case(
         only(Role.operator, Role.admin),
@@ -183,7 +176,7 @@ MATRIX: dict[tuple[str, str], Case | str] = {
             "password": "fresh-pass-123",
         },
     ),
-    ("GET", "/users/{user_id}"): Case(ENGINEER_SCOPED_READ, path=lambda w, s, t: user_of(w, t)),
+    ("GET", "/users/{user_id}"): Case(CONSULTING_SCOPED, path=lambda w, s, t: user_of(w, t)),
     ("PATCH", "/users/{user_id}"): Case(
         only(Role.admin), path=lambda w, s, t: user_of(w, t), body=lambda *_: {"full_name": "R"}
     ),
@@ -197,18 +190,18 @@ MATRIX: dict[tuple[str, str], Case | str] = {
     ("POST", "/code-bundles"): Case(everyone(), files=lambda *_: {"file": ("c.zip", tiny_zip())}),
     ("POST", "/jobs"): Case(everyone(), body=funded_job_body),
     ("GET", "/jobs"): Case(everyone()),
-    ("GET", "/jobs/{job_id}"): Case(ENGINEER_SCOPED_READ, path=job_of),
-    ("POST", "/jobs/{job_id}/cancel"): Case(ENGINEER_SCOPED_READ, path=job_of),
-    ("POST", "/jobs/{job_id}/requeue"): Case(ENGINEER_SCOPED_READ, path=finished_job_of),
-    ("GET", "/jobs/{job_id}/events"): Case(ENGINEER_SCOPED_READ, path=job_of),
-    ("GET", "/jobs/{job_id}/logs"): Case(ENGINEER_SCOPED_READ, path=job_of),
+    ("GET", "/jobs/{job_id}"): Case(CONSULTING_SCOPED, path=job_of),
+    ("POST", "/jobs/{job_id}/cancel"): Case(CONSULTING_SCOPED, path=job_of),
+    ("POST", "/jobs/{job_id}/requeue"): Case(CONSULTING_SCOPED, path=finished_job_of),
+    ("GET", "/jobs/{job_id}/events"): Case(CONSULTING_SCOPED, path=job_of),
+    ("GET", "/jobs/{job_id}/logs"): Case(CONSULTING_SCOPED, path=job_of),
     ("GET", "/jobs/{job_id}/logs/stream"): Case(
-        ENGINEER_SCOPED_READ, path=job_of, query={"max_wait_s": 1}
+        CONSULTING_SCOPED, path=job_of, query={"max_wait_s": 1}
     ),
     # --- models (MLflow) ------------------------------------------------------------------------
     # Without an MLflow server every MLflow id is unknown (404 for every role); their tenant
     # isolation against a real server is in tests/integration/test_mlflow_tracking.py.
-    ("GET", "/jobs/{job_id}/metrics"): Case(ENGINEER_SCOPED_READ, path=job_of),
+    ("GET", "/jobs/{job_id}/metrics"): Case(CONSULTING_SCOPED, path=job_of),
     ("GET", "/mlflow/experiments"): Case(everyone()),
     ("GET", "/mlflow/runs"): Case(everyone()),
     ("GET", "/mlflow/runs/{run_id}"): Case(everyone(HIDDEN), path=lambda *_: {"run_id": RUN}),
@@ -285,6 +278,10 @@ MATRIX: dict[tuple[str, str], Case | str] = {
     ("GET", "/cases/{case_id}/attachments"): Case(CONSULTING_SCOPED, path=cb.case_path),
     ("GET", "/cases/{case_id}/attachments/{attachment_id}"): Case(
         CONSULTING_SCOPED, path=cb.attachment_path
+    ),
+    # the builder's attachment has no uploader: engineers may delete only what they uploaded
+    ("DELETE", "/cases/{case_id}/attachments/{attachment_id}"): Case(
+        CONSULTING_SCOPED | {Role.engineer: (DENY, HIDDEN)}, path=cb.attachment_path
     ),
     # --- maturity assessments -----------------------------------------------------------------
     ("GET", "/assessments/questionnaire"): Case(everyone()),
@@ -411,6 +408,8 @@ def test_authorization_matrix(
 ) -> None:
     case = MATRIX[(method, path)]
     assert isinstance(case, Case)
+    if role == Role.consultant:  # the consultant works a case of company A, none of company B
+        make_case(session, world.company_a, assignee=world.consultant, title="Ongoing support")
     if "{token_id}" in path:
         params = token_of(world, session, target, role)
     elif "{notification_id}" in path:

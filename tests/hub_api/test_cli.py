@@ -15,7 +15,7 @@ from hub_api.core.config import Settings, get_settings
 from hub_api.demo.seed import DEMO_PASSWORD
 from hub_api.live_server import serve_in_thread
 from hub_api.main import create_app
-from tests.factories import valid_brn
+from tests.factories import fixed_brn
 
 runner = CliRunner()
 
@@ -74,7 +74,7 @@ def test_login_stores_a_token_and_admin_commands_work(live_hub: str, hub_env: Pa
             "--name",
             "Jeonju Paper",
             "--brn",
-            valid_brn(77),
+            fixed_brn(77),
             "--region",
             "jeonbuk",
             "--ksic",

@@ -12,7 +12,7 @@ from hub_api.audit import service as audit_service
 from hub_api.audit.models import AuditEvent
 from hub_api.companies.models import Company
 from hub_api.users.models import Role
-from tests.factories import valid_brn
+from tests.factories import fixed_brn
 from tests.hub_api.conftest import World
 
 URL = "/api/v1/companies"
@@ -115,12 +115,12 @@ def test_other_companys_record_is_hidden_from_an_engineer(client: TestClient, wo
 def test_lists_are_paginated_sorted_and_filtered(
     client: TestClient, world: World, session: Session
 ) -> None:
-    headers = world.headers(Role.consultant)
+    headers = world.headers(Role.operator)
     for n in range(5):
         session.add(
             Company(
                 name=f"Busan Shipyard Supplier {n}",
-                business_registration_number=valid_brn(500 + n),
+                business_registration_number=fixed_brn(500 + n),
                 region="busan",
                 industry_ksic="31114",
                 employees=10 + n,
