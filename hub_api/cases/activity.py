@@ -29,6 +29,7 @@ from hub_api.core.db import commit_or_conflict
 from hub_api.core.errors import ForbiddenError, HubError, InvalidInputError, NotFoundError
 from hub_api.core.security import utcnow
 from hub_api.storage.base import AttachmentStorage, new_key
+from hub_api.users.models import Role
 
 log = structlog.get_logger(__name__)
 
@@ -240,3 +241,39 @@ def get_attachment(*, session: Session, case: Case, attachment_id: int) -> CaseA
     ):
         raise NotFoundError(f"attachment {attachment_id} not found")
     return attachment
+
+
+def delete_attachment(
+    *,
+    session: Session,
+    actor: Principal,
+    case: Case,
+    storage: AttachmentStorage,
+    attachment_id: int,
+) -> None:
+    """The uploader, or hub staff working the case (its consultant, operators, admins), may
+    delete an attachment. The row goes first (one transaction with the audit event), then the
+    bytes; if storage fails then, the orphan object is logged and harmless (no row names it)."""
+    attachment = get_attachment(session=session, case=case, attachment_id=attachment_id)
+    works_case = actor.role in (Role.operator, Role.admin) or (
+        actor.role == Role.consultant and case.assignee_id == actor.user_id
+    )
+    if attachment.uploaded_by_id != actor.user_id and not works_case:
+        raise ForbiddenError(
+            "only the uploader or hub staff working this case may delete the attachment"
+        )
+    audit.record(
+        session=session,
+        actor=actor,
+        action="case.attachment_delete",
+        object_type="case",
+        object_id=case.id,
+        company_id=case.company_id,
+        before=audit.snapshot(attachment),
+    )
+    session.delete(attachment)
+    commit_or_conflict(session, conflict_message="attachment changed meanwhile; retry")
+    try:
+        storage.delete(attachment.storage_key)
+    except Exception:
+        log.warning("attachment_orphaned", storage_key=attachment.storage_key)

@@ -119,3 +119,20 @@ def download_attachment(
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+@router.delete(
+    "/attachments/{attachment_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an attachment (its uploader, or staff working the case)",
+)
+def delete_attachment(
+    session: SessionDep,
+    actor: Commenter,
+    case: CaseDep,
+    storage: Storage,
+    attachment_id: Annotated[int, Path(ge=1)],
+) -> None:
+    activity.delete_attachment(
+        session=session, actor=actor, case=case, storage=storage, attachment_id=attachment_id
+    )

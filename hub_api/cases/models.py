@@ -124,7 +124,12 @@ class Case(CaseBase, table=True):
 class SlaStatus(SQLModel):
     first_response_due_at: datetime
     first_response_at: datetime | None
-    first_response_overdue: bool
+    first_response_overdue: bool = Field(
+        description="Still unanswered past the due time: someone must reply now"
+    )
+    first_response_late: bool = Field(
+        description="The first response came (or is coming) after the due time: the SLA record"
+    )
     stage_entered_at: datetime
     stage_due_at: datetime | None = Field(description="None for closed cases")
     stage_overdue: bool

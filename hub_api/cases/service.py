@@ -293,8 +293,7 @@ def caseload(*, session: Session, actor: Principal, settings: Settings) -> list[
         late = 0
         for case in mine:
             sla = sla_status(case, now=now, first_response_hours=settings.case_first_response_hours)
-            unanswered = sla.first_response_overdue and sla.first_response_at is None
-            late += unanswered or sla.stage_overdue
+            late += sla.first_response_overdue or sla.stage_overdue
         rows.append(
             CaseloadRow(
                 consultant_id=person.id or 0,

@@ -100,9 +100,10 @@ def sla_status(case: Case, *, now: datetime, first_response_hours: int) -> SlaSt
     return SlaStatus(
         first_response_due_at=first_due,
         first_response_at=responded,
-        first_response_overdue=(
-            responded > first_due if responded else (not closed and now > first_due)
-        ),
+        first_response_overdue=responded is None and not closed and now > first_due,
+        first_response_late=(responded > first_due)
+        if responded
+        else (not closed and now > first_due),
         stage_entered_at=entered,
         stage_due_at=stage_due,
         stage_overdue=stage_due is not None and now > stage_due,

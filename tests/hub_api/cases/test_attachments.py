@@ -11,7 +11,7 @@ from sqlmodel import Session
 from hub_api.cases.models import Case
 from hub_api.core.config import Settings
 from hub_api.users.models import Role
-from tests.factories import make_case
+from tests.factories import make_case, make_user
 from tests.hub_api.conftest import World
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n"
@@ -110,3 +110,44 @@ def test_another_companys_attachment_is_invisible(
     )
     assert (direct.status_code, via_own_case.status_code) == (404, 404)
     assert via_own_case.json()["detail"] == f"attachment {attachment['id']} not found"
+
+
+def stored_files(settings: Settings) -> list[Path]:
+    assert settings.attachment_dir is not None
+    return [p for p in Path(settings.attachment_dir).rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("uploader", 204),
+        ("assigned consultant", 204),
+        ("operator", 204),
+        ("colleague of the uploader", 403),
+        ("other company", 404),
+    ],
+)
+def test_who_may_delete_an_attachment(
+    client: TestClient,
+    world: World,
+    case: Case,
+    session: Session,
+    settings: Settings,
+    who: str,
+    expected: int,
+) -> None:
+    attachment = upload(client, world, case, "a.png", PNG, "image/png").json()  # type: ignore[attr-defined]
+    caller = {
+        "uploader": world.engineer_a,
+        "assigned consultant": world.consultant,
+        "operator": world.operator,
+        "colleague of the uploader": make_user(session, Role.engineer, world.company_a),
+        "other company": world.engineer_b,
+    }[who]
+    url = f"/api/v1/cases/{case.id}/attachments/{attachment['id']}"
+    response = client.delete(url, headers=world.headers(caller))
+    assert response.status_code == expected, response.text
+    gone = expected == 204
+    assert (stored_files(settings) == []) is gone
+    download = client.get(url, headers=world.headers(world.operator))
+    assert download.status_code == (404 if gone else 200)

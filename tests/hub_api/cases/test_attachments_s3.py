@@ -1,24 +1,14 @@
 """Case attachments in an S3-compatible bucket, against a real S3 server over HTTP.
 
-The server is moto's standalone S3 server (``moto[server]``), started once per test session as
-a subprocess on a free port; the hub talks to it with boto3 exactly as it would to MinIO or Ceph,
-and the tests look into the bucket with a boto3 client of their own.
+The server is moto's standalone S3 server, started once per test session (tests/s3_server.py).
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -35,59 +25,13 @@ from hub_api.storage.s3 import S3Storage, is_transient
 from hub_api.users.models import Role
 from tests.factories import make_case
 from tests.hub_api.conftest import World
+from tests.s3_server import KEY_ID, SECRET, free_port, s3, s3_endpoint
+
+__all__ = ["s3", "s3_endpoint"]  # session fixtures
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 PREFIX = "hub/attachments"
-KEY_ID, SECRET = "axhub-test-key", "axhub-test-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto's S3 server as a subprocess (working directory outside the tree)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    workdir = tmp_path_factory.mktemp("moto")
-    env = os.environ | {"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("moto's S3 server did not start")
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def s3(s3_endpoint: str) -> Any:
-    """A boto3 client of the tests' own, to look into the bucket independently of the hub."""
-    return boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=KEY_ID,
-        aws_secret_access_key=SECRET,
-    )
 
 
 @pytest.fixture

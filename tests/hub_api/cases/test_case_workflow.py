@@ -222,6 +222,21 @@ def test_first_staff_reply_stops_the_first_response_clock(client: TestClient, wo
     assert body["sla"]["first_response_overdue"] is False
 
 
+def test_a_late_first_reply_clears_overdue_and_keeps_the_breach_on_record(
+    client: TestClient, world: World, session: Session
+) -> None:
+    old = utcnow() - timedelta(days=3)
+    case = make_case(session, world.company_a, created_at=old, status_changed_at=old)
+    headers = world.headers(Role.operator)
+    before = client.get(f"{URL}/{case.id}", headers=headers).json()["sla"]
+    assert (before["first_response_overdue"], before["first_response_late"]) == (True, True)
+    client.post(f"{URL}/{case.id}/comments", json={"body": "Sorry, on it."}, headers=headers)
+    after = client.get(f"{URL}/{case.id}", headers=headers).json()["sla"]
+    assert (after["first_response_overdue"], after["first_response_late"]) == (False, True)
+    overdue = client.get(URL, params={"overdue": True}, headers=headers).json()
+    assert case.id not in [c["id"] for c in overdue["items"]]
+
+
 def test_caseload_counts_open_cases_per_consultant(
     client: TestClient, world: World, session: Session
 ) -> None:
