@@ -22,7 +22,7 @@ from hub_api.tracking.client import WORKSPACE_HEADER
 from hub_api.tracking.job_runs import JobTracking
 from hub_api.tracking.models import MlflowTenant
 from hub_api.tracking.tenancy import TenantCredentials, admin_client, credentials, ensure_tenant
-from tests.factories import valid_brn
+from tests.factories import fixed_brn
 from tests.hub_api.conftest import World
 from tests.hub_api.models.test_tracking_offline import dead_address
 from tests.hub_api.test_companies import company_payload
@@ -292,7 +292,7 @@ def test_hub_api_answers_404_for_another_companys_run_and_model(
 # ----- a company's space follows the company: onboarding, MLflow down, deletion -----------------
 def new_company(client: TestClient, world: World, n: int) -> int:
     payload = company_payload(
-        name=f"Onboarded {n}", business_registration_number=valid_brn(900 + n)
+        name=f"Onboarded {n}", business_registration_number=fixed_brn(900 + n)
     )
     response = client.post(f"{API}/companies", json=payload, headers=world.headers(world.operator))
     assert response.status_code == 201, response.text
