@@ -199,6 +199,7 @@ def up(
         launch("hub-api", [axhub, "serve", "--host", "127.0.0.1", "--port", str(api_port)])
         wait_http(f"http://127.0.0.1:{api_port}/api/v1/health/ready", timeout_s=60, what="hub_api")
         launch("scheduler", [axhub, "scheduler", "run"])
+        launch("grants-housekeeping", [axhub, "grants", "housekeeping", "--every", "3600"])
         if with_portal:
             portal_env = env | {"AXHUB_API_URL": f"http://127.0.0.1:{api_port}"}
             launch("portal", portal_command(port=portal_port), portal_env)

@@ -10,7 +10,9 @@ and user (notification dedupe keys). The Helm chart runs it hourly as a CronJob.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from typing import Annotated
 
 import typer
@@ -25,13 +27,8 @@ from hub_api.core.security import utcnow
 app = typer.Typer(help="GPU-hour grants (directly on the database).", no_args_is_help=True)
 
 
-@app.command("housekeeping")
-def housekeeping(
-    email: Annotated[
-        bool, typer.Option(help="Send pending notification e-mails (when HUB_SMTP_HOST is set)")
-    ] = True,
-) -> None:
-    """Expire ended grants and announce those ending within 7 days; prints JSON."""
+def housekeeping_once(*, email: bool) -> dict[str, object]:
+    """One round; raises typer.Exit(1) with a message on a database or domain failure."""
     from hub_api.grants.service import run_housekeeping
     from hub_api.notifications.mailer import send_pending_emails
 
@@ -51,10 +48,40 @@ def housekeeping(
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
-    result = {
+    return {
         "at": at.isoformat(),
         "expired_grant_ids": expired,
         "expiry_notices": notices,
         "emails_sent": emails,
     }
-    typer.echo(json.dumps(result, indent=2))
+
+
+@app.command("housekeeping")
+def housekeeping(
+    email: Annotated[
+        bool, typer.Option(help="Send pending notification e-mails (when HUB_SMTP_HOST is set)")
+    ] = True,
+    every: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01,
+            help="Repeat every SECONDS until stopped (as `axhub dev up` runs it); a failed round "
+            "is reported and the next one runs on time",
+        ),
+    ] = None,
+    times: Annotated[
+        int, typer.Option(min=0, help="With --every: stop after N rounds (0: never)")
+    ] = 0,
+) -> None:
+    """Expire ended grants and announce those ending within 7 days; prints JSON."""
+    if every is None:
+        typer.echo(json.dumps(housekeeping_once(email=email), indent=2))
+        return
+    done = 0
+    while True:
+        with contextlib.suppress(typer.Exit):  # already reported; try again next round
+            typer.echo(json.dumps(housekeeping_once(email=email)))
+        done += 1
+        if times and done >= times:
+            return
+        time.sleep(every)

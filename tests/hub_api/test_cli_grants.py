@@ -157,6 +157,15 @@ def test_housekeeping_expires_ended_grants_and_announces_ending_ones_once(
     assert len(session.exec(select(LedgerEntry).where(LedgerEntry.grant_id == ended.id)).all()) == 2
 
 
+def test_repeating_housekeeping_runs_each_round_and_acts_once(session: Session) -> None:
+    ended = world(session)["grants"]["ended"]
+    result = runner.invoke(app, ["grants", "housekeeping", "--every", "0.01", "--times", "2"])
+    assert result.exit_code == 0, result.output
+    rounds = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["expired_grant_ids"] for r in rounds] == [[ended.id], []]
+    assert [r["expiry_notices"] for r in rounds] == [2, 0]
+
+
 def test_housekeeping_mails_the_notices_once(session: Session, inbox: Inbox) -> None:
     made = world(session)
     assert housekeeping()["emails_sent"] == 2
