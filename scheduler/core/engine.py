@@ -27,6 +27,7 @@ import gc
 import math
 from collections.abc import Iterator
 from itertools import chain
+from typing import Any
 
 from scheduler.core.admission import BudgetLedger, QuotaLedger
 from scheduler.core.estimate import find_reservation
@@ -77,9 +78,9 @@ class _Pass:
         )
         self._victims_on_node: dict[int, list[RunningJob]] | None = None
         self._preempt_failed: set[tuple[object, ...]] = set()
-        self._job_info: dict[
-            tuple[tuple[str, ...], float, bool], tuple[tuple[str, ...], JobShape]
-        ] = {}
+        # (GPU types, GPUs, multi-node) -> [schedulable types, shape, capacity epoch at which
+        # the shape was seen not to fit on free devices, ... on available devices]
+        self._job_info: dict[tuple[tuple[str, ...], float, bool], list[Any]] = {}
 
     # -- helpers -------------------------------------------------------------------
     def victims_on_node(self) -> dict[int, list[RunningJob]]:
@@ -190,7 +191,7 @@ class _Pass:
         blocker: PendingJob | None = None
         hol = self.s.head_of_line_blocking
         waits, budget_left, job_info = self.waits, self.budget.left, self._job_info
-        limited, failed, fits_free = self.quota.limited, self.cap._fail_cache, self.cap.fits_free
+        limited, fits_free, cap = self.quota.limited, self.cap.fits_free, self.cap
         now, capacity, behind = self.now, WaitReason.CAPACITY, WaitReason.BEHIND_RESERVATION
         for job in self.order(candidates):
             if blocker is not None:
@@ -206,7 +207,7 @@ class _Pass:
                     info = job_info.get((job.gpu_types, job.num_gpus, job.allow_multi_node))
                     if info is not None and info[0] and job.company_id not in limited:
                         use_free = now + job.time_limit_s <= self.min_shadow
-                        if (info[0], info[1], use_free) in failed:
+                        if info[2 if use_free else 3] == cap.fail_epoch:
                             if use_free or not fits_free(info[1], info[0]):
                                 waits.append((job, capacity, "", info[0]))
                             else:
@@ -234,8 +235,10 @@ class _Pass:
         info = self._job_info.get(key)
         if info is None:
             types = self.cap.schedulable_types(self.cap.allowed_types(job))
-            info = self._job_info[key] = (types, JobShape.of(job.num_gpus, job.allow_multi_node))
-        types, shape = info
+            info = self._job_info[key] = [
+                types, JobShape.of(job.num_gpus, job.allow_multi_node), -1, -1,
+            ]  # fmt: skip
+        types, shape = info[0], info[1]
         if not types:
             self.waits.append((job, WaitReason.DRAINING, "", self.cap.allowed_types(job)))
             return None
@@ -246,6 +249,8 @@ class _Pass:
                 return None
         use_free = self.now + job.time_limit_s <= self.min_shadow
         slots = self.cap.find(shape, types, use_free)
+        if slots is None and types is info[0]:  # capacity only shrinks until the next release
+            info[2 if use_free else 3] = self.cap.fail_epoch
         victims: list[RunningJob] = []
         if slots is None and self.may_preempt and not shape.multi_node:
             planned = self.try_preempt(job, shape, types, use_free)

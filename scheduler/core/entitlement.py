@@ -27,6 +27,7 @@ import heapq
 import math
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 from typing import Any
 
 from scheduler.core.model import GpuNode, PendingJob, RunningJob
@@ -108,15 +109,17 @@ def entitled_jobs(
     weights = {c: max(weight(c), 1e-12) for c in shapes}
     heap = [(0.0, parts[0][0] / weights[c], c) for c, parts in shapes.items()]
     heapq.heapify(heap)
-    push, pop = heapq.heappush, heapq.heappop
+    pop, pushpop = heapq.heappop, heapq.heappushpop
     share_of: dict[str, float] = {}
     full: set[int] = set()  # shape ids that no longer fit
     place = _place
-    while heap:
-        company = pop(heap)[2]
+    turn: str | None = pop(heap)[2] if heap else None  # the company whose turn it is
+    while turn is not None:
+        company = turn
         parts = shapes[company]
         w = weights[company]
         share_gpus = share_of.get(company, 0.0)
+        back = None  # (level, level after the next job, company) when others are lower now
         while parts:
             part = parts[0]
             gpus = part[0]
@@ -143,14 +146,15 @@ def entitled_jobs(
                 if top[0] < level or (
                     top[0] == level and top[1:] < ((share_gpus + parts[0][0]) / w, company)
                 ):
-                    push(heap, (level, (share_gpus + parts[0][0]) / w, company))
+                    back = (level, (share_gpus + parts[0][0]) / w, company)
                     break
         share_of[company] = share_gpus
+        # back on the heap and the lowest off it, in one heap operation
+        turn = pushpop(heap, back)[2] if back is not None else pop(heap)[2] if heap else None
     return frozenset(entitled)
 
 
-def _pending_order(job: PendingJob) -> tuple[float, float, str]:
-    return (job.time_limit_s, job.submit_time_s, job.job_id)
+_pending_order = attrgetter("time_limit_s", "submit_time_s", "job_id")
 
 
 def _place(pools: dict[str, _Pool], gpus: float, types: tuple[str, ...]) -> bool:

@@ -85,12 +85,13 @@ class ClusterCapacity:
         self._fail_cache: set[tuple[tuple[str, ...], JobShape, bool]] = set()
         self._fit_cache: dict[tuple[tuple[str, ...], JobShape], tuple[int, bool]] = {}
         self.generation = 0  # bumped on every change of capacity
+        self.fail_epoch = 0  # bumped when capacity grows (release): failed fits may fit again
         self._type_nodes: dict[tuple[str, ...], list[int]] = {}
         self.free_units_total = sum(len(f) for f in self.free) * UNIT
-        # nodes that may hold a device with a share other than 0 or UNIT free, per view (a
-        # superset: marked on every change, checked when read); speeds up fractional search
-        self.odd_free: set[int] = set()
-        self.odd_avail: set[int] = set()
+        # (node, device) whose free share may be odd (neither <= 0 nor UNIT), per view: a
+        # superset, added to on every change and pruned when read; fractional search
+        self.odd_free: set[tuple[int, int]] = set()
+        self.odd_avail: set[tuple[int, int]] = set()
         self._type_node_set: dict[tuple[str, ...], set[int] | None] = {}
         self._first_whole: dict[tuple[tuple[str, ...], bool], int] = {}
         self._largest: dict[tuple[tuple[str, ...], bool], float] = {}  # at _largest_at
@@ -130,6 +131,7 @@ class ClusterCapacity:
             self.free_units_total += u
             self._mark(i, share.device_index)
         self._fail_cache.clear()
+        self.fail_epoch += 1
         self._first_whole.clear()
         self._largest.clear()
 
@@ -138,15 +140,15 @@ class ClusterCapacity:
         for i, d, u in slots:
             self.avail[i][d] -= u
             if 0 < self.avail[i][d] != UNIT:
-                self.odd_avail.add(i)
+                self.odd_avail.add((i, d))
         # avail only shrinks: cached failures stay valid
 
     def _mark(self, i: int, d: int) -> None:
-        """Note node ``i`` in the views where device ``d`` now has an odd free share."""
+        """Note device ``d`` of node ``i`` in the views where its free share is now odd."""
         if 0 < self.free[i][d] != UNIT:
-            self.odd_free.add(i)
+            self.odd_free.add((i, d))
         if 0 < self.avail[i][d] != UNIT:
-            self.odd_avail.add(i)
+            self.odd_avail.add((i, d))
 
     def to_placement(self, slots: Sequence[Slot]) -> tuple[DeviceShare, ...]:
         return tuple(DeviceShare(self.nodes[i].node_id, d, u / UNIT) for i, d, u in slots)
@@ -276,10 +278,10 @@ class ClusterCapacity:
         return [best] if best is not None else None
 
     def _find_fraction_fast(
-        self, view: list[list[int]], units: int, types: tuple[str, ...], odd: set[int]
+        self, view: list[list[int]], units: int, types: tuple[str, ...], odd: set[tuple[int, int]]
     ) -> list[Slot] | None:
         """``_find_fraction`` on the pass's own views: the same answer, without scanning
-        every node. Devices whose free share is neither 0 nor UNIT lie on ``odd`` nodes;
+        every node. Devices whose free share is neither 0 nor UNIT are in ``odd``;
         any of them that fits beats a whole free device (UNIT) unless it has more than
         UNIT free; otherwise the first whole free device in node order wins."""
         nodes = self._nodes_of(types, None)
@@ -292,12 +294,17 @@ class ClusterCapacity:
         best: Slot | None = None
         best_free = UNIT + 1
         if odd:
-            for i in sorted(odd & in_types):
-                for d, u in enumerate(view[i]):
-                    if units <= u < best_free and u != UNIT:
-                        best, best_free = (i, d, units), u
-                        if u == units:
-                            return [best]
+            least = (UNIT + 1, 0, 0)
+            stale = []
+            for i, d in odd:
+                u = view[i][d]
+                if u <= 0 or u == UNIT:
+                    stale.append((i, d))
+                elif units <= u and i in in_types and (u, i, d) < least:
+                    least = (u, i, d)
+            odd.difference_update(stale)
+            if least[0] <= UNIT:
+                best_free, best = least[0], (least[1], least[2], units)
         if best is not None and best_free < UNIT:
             return [best]
         # first node with a whole free device; nodes before the remembered position have

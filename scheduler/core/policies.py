@@ -187,6 +187,30 @@ def _fair_las_preempts(job: PendingJob, victim: RunningJob, s: PassState) -> boo
     return _las_preempts(job, victim, s) and mine < s.company_score(victim.company_id)
 
 
+Tiers = dict[int, tuple[dict[str, list[PendingJob]], set[str]]]  # tier -> (queues, aged)
+
+
+def _oldest_fresh_submit(state: PassState) -> float:
+    """Jobs submitted at or before this are starving (aging)."""
+    limit = state.snapshot.settings.starvation_after_s
+    return -math.inf if limit is None else state.now_s - limit
+
+
+def _company_queues(
+    jobs: Sequence[PendingJob], state: PassState
+) -> tuple[dict[str, list[PendingJob]], set[str]]:
+    """Each company's jobs (input order), and the companies that have a starving job."""
+    queues: dict[str, list[PendingJob]] = {}
+    for job in jobs:
+        queue = queues.get(job.company_id)
+        if queue is None:
+            queues[job.company_id] = [job]
+        else:
+            queue.append(job)
+    oldest = _oldest_fresh_submit(state)
+    return queues, {j.company_id for j in jobs if j.submit_time_s <= oldest}
+
+
 @dataclass(frozen=True)
 class FairSharePolicy:
     """Lowest-score company next; ``within`` orders one company's own jobs.
@@ -202,33 +226,29 @@ class FairSharePolicy:
     tier: Callable[[PendingJob, PassState], int] | None = None  # lower tiers go first
     uses_entitlement: bool = False  # reads PassState.entitled (the fair-share fill)
     within_attrs: tuple[str, ...] = ()
-    tiers: Callable[[Sequence[PendingJob], PassState], dict[int, list[PendingJob]]] | None = None
+    tiers: Callable[[Sequence[PendingJob], PassState], Tiers] | None = None
     global_aging = False  # starving jobs go first within their company's queue
 
     def order(self, jobs: Sequence[PendingJob], state: PassState) -> Iterator[PendingJob]:
         if self.tier is None:
-            return self._fair_order(jobs, state)
+            return self._fair_order(*_company_queues(jobs, state), state)
         if self.tiers is not None:
-            tiers = self.tiers(jobs, state)
+            grouped = self.tiers(jobs, state)
         else:
-            tiers = {}
+            tiers: dict[int, list[PendingJob]] = {}
             for job in jobs:
                 tiers.setdefault(self.tier(job, state), []).append(job)
-        return chain.from_iterable(self._fair_order(tiers[t], state) for t in sorted(tiers))
+            grouped = {t: _company_queues(tier_jobs, state) for t, tier_jobs in tiers.items()}
+        return chain.from_iterable(self._fair_order(*grouped[t], state) for t in sorted(grouped))
 
-    def _fair_order(self, jobs: Sequence[PendingJob], state: PassState) -> Iterator[PendingJob]:
-        queues: dict[str, list[PendingJob]] = {}
-        for job in jobs:
-            queue = queues.get(job.company_id)
-            if queue is None:
-                queues[job.company_id] = [job]
-            else:
-                queue.append(job)
+    def _fair_order(
+        self, queues: dict[str, list[PendingJob]], aged: set[str], state: PassState
+    ) -> Iterator[PendingJob]:
+        """``queues``: each company's jobs; ``aged``: companies with a starving job."""
         heads: dict[str, int] = {}
         heap: list[tuple[float, str]] = []
         limit = state.snapshot.settings.starvation_after_s
         oldest = -math.inf if limit is None else state.now_s - limit
-        aged = {j.company_id for j in jobs if j.submit_time_s <= oldest}  # aging: starving first
         within = self.within
         plain = attrgetter(*self.within_attrs) if self.within_attrs else None
         score = state.company_score
@@ -277,11 +297,12 @@ def _entitled_las_tier(j: PendingJob, s: PassState) -> int:
     return s.las_level(j.attained_gpu_seconds) + (0 if j.job_id in s.entitled else 1_000)
 
 
-def _entitled_las_tiers(jobs: Sequence[PendingJob], s: PassState) -> dict[int, list[PendingJob]]:
-    """``_entitled_las_tier`` of every job in one sweep (the pass's hot path)."""
+def _entitled_las_tiers(jobs: Sequence[PendingJob], s: PassState) -> Tiers:
+    """``_entitled_las_tier`` of every job, grouped by company, in one sweep (hot path)."""
     entitled = s.entitled
     bounds = s.snapshot.settings.las_thresholds_gpu_s
-    tiers: dict[int, list[PendingJob]] = {}
+    oldest = _oldest_fresh_submit(s)
+    tiers: Tiers = {}
     for job in jobs:
         a = job.attained_gpu_seconds
         tier = (0 if a <= 0.0 else bisect_right(bounds, a)) + (
@@ -289,9 +310,14 @@ def _entitled_las_tiers(jobs: Sequence[PendingJob], s: PassState) -> dict[int, l
         )
         group = tiers.get(tier)
         if group is None:
-            tiers[tier] = [job]
+            group = tiers[tier] = ({}, set())
+        queue = group[0].get(job.company_id)
+        if queue is None:
+            group[0][job.company_id] = [job]
         else:
-            group.append(job)
+            queue.append(job)
+        if job.submit_time_s <= oldest:
+            group[1].add(job.company_id)
     return tiers
 
 
