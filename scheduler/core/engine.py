@@ -193,6 +193,9 @@ class _Pass:
         waits, budget_left, job_info = self.waits, self.budget.left, self._job_info
         limited, fits_free, cap = self.quota.limited, self.cap.fits_free, self.cap
         now, capacity, behind = self.now, WaitReason.CAPACITY, WaitReason.BEHIND_RESERVATION
+        # the fast path's conditions, re-read after every try_job (only it changes them)
+        fast = self.use_fast_path and not self.may_preempt and not self.reserving
+        min_shadow, epoch = self.min_shadow, cap.fail_epoch
         for job in self.order(candidates):
             if blocker is not None:
                 waits.append((job, WaitReason.HEAD_OF_LINE, blocker.job_id, ()))
@@ -201,22 +204,29 @@ class _Pass:
             # limit, the shape is known not to fit (capacity only shrinks within a pass until
             # a preemption), and no preemption search or reservation is left to try. Decides
             # exactly as try_job (a property test checks it).
-            if self.use_fast_path and not self.may_preempt and not self.reserving:
+            if fast:
                 left = budget_left.get(job.company_id)
                 if left is not None and job.num_gpus * job.time_limit_s <= left + 1e-9:
                     info = job_info.get((job.gpu_types, job.num_gpus, job.allow_multi_node))
                     if info is not None and info[0] and job.company_id not in limited:
-                        use_free = now + job.time_limit_s <= self.min_shadow
-                        if info[2 if use_free else 3] == cap.fail_epoch:
-                            if use_free or not fits_free(info[1], info[0]):
+                        if now + job.time_limit_s <= min_shadow:
+                            if info[2] == epoch:
                                 waits.append((job, capacity, "", info[0]))
-                            else:
+                                if hol:
+                                    blocker = job
+                                continue
+                        elif info[3] == epoch:
+                            if fits_free(info[1], info[0]):
                                 waits.append((job, behind, "", info[0]))
+                            else:
+                                waits.append((job, capacity, "", info[0]))
                             if hol:
                                 blocker = job
                             continue
             if self.try_job(job) is False and hol:
                 blocker = job
+            fast = self.use_fast_path and not self.may_preempt and not self.reserving
+            min_shadow, epoch = self.min_shadow, cap.fail_epoch
         return SchedulingResult(
             starts=tuple(self.starts),
             preemptions=tuple(self.preemptions),

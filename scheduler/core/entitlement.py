@@ -63,7 +63,8 @@ def entitled_jobs(
             continue
         pools.setdefault(node.gpu_type, _Pool()).add_node(node.gpu_count)
     all_types = tuple(sorted(pools))
-    usable_of: dict[tuple[str, ...], tuple[str, ...]] = {}
+    # types asked -> (usable types, (type, pool) of each)
+    usable_of: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[tuple[str, _Pool], ...]]] = {}
     # (company, gpus, types) -> (running ids, pending jobs); pending sorted only when reached
     groups: dict[tuple[str, float, tuple[str, ...]], tuple[list[str], list[PendingJob]]] = {}
     for r in sorted(running, key=lambda r: (r.start_time_s, r.job_id)):
@@ -80,30 +81,36 @@ def entitled_jobs(
             group = groups[pkey] = ([], [])
         group[1].append(p)
 
-    # per company, shapes smallest first: [gpus, usable types, running ids (last = oldest),
-    # pending jobs (sorted, last = first, once the fill reaches them), shape key, sorted?]
-    usable: dict[str, list[tuple[float, int, tuple[str, ...], tuple[str, ...], Any]]] = {}
+    # per company, shapes smallest first, each a list: [GPUs, (type, pool) usable, running
+    # ids (last = oldest), pending jobs (sorted, last = first, once the fill reaches them),
+    # shape id, sorted?, milli-GPUs of a fraction (0 for whole GPUs), whole devices]
+    usable: dict[str, list[tuple[float, int, tuple[str, ...], Any]]] = {}
     shape_ids: dict[tuple[float, tuple[str, ...]], int] = {}  # (GPUs, usable types) -> id
+    sizes: dict[float, tuple[int, int]] = {}  # GPUs -> (milli-GPUs of a fraction, devices)
     for (company, gpus, types), group in groups.items():
-        allowed = usable_of.get(types)
-        if allowed is None:
-            allowed = usable_of[types] = (
-                tuple(t for t in types if t in pools) if types else all_types
-            )
+        found_types = usable_of.get(types)
+        if found_types is None:
+            names = tuple(t for t in types if t in pools) if types else all_types
+            found_types = usable_of[types] = (names, tuple((t, pools[t]) for t in names))
+        names, allowed = found_types
         if allowed and gpus > 0:
             run_ids, waiting = group
             run_ids.reverse()
-            shape = shape_ids.setdefault((gpus, allowed), len(shape_ids))
-            row = [gpus, allowed, run_ids, waiting, shape, len(waiting) < 2]
+            shape = shape_ids.setdefault((gpus, names), len(shape_ids))
+            size = sizes.get(gpus)
+            if size is None:
+                need = max(1, round(gpus * MILLI)) if gpus < 1 else 0
+                size = sizes[gpus] = (need, 1 if need else math.ceil(gpus - 1e-9))
+            row = [gpus, allowed, run_ids, waiting, shape, len(waiting) < 2, *size]
             found = usable.get(company)
             if found is None:
-                usable[company] = [(gpus, len(allowed), types, allowed, row)]
+                usable[company] = [(gpus, len(allowed), types, row)]
             else:
-                found.append((gpus, len(allowed), types, allowed, row))
+                found.append((gpus, len(allowed), types, row))
     shapes: dict[str, list[list[Any]]] = {}
     for company, found in usable.items():
         found.sort()  # (GPUs, usable types, types) is unique within a company
-        shapes[company] = [f[4] for f in found]
+        shapes[company] = [f[3] for f in found]
     entitled: list[str] = []
     add = entitled.append
     weights = {c: max(weight(c), 1e-12) for c in shapes}
@@ -112,7 +119,6 @@ def entitled_jobs(
     pop, pushpop = heapq.heappop, heapq.heappushpop
     share_of: dict[str, float] = {}
     full: set[int] = set()  # shape ids that no longer fit
-    place = _place
     turn: str | None = pop(heap)[2] if heap else None  # the company whose turn it is
     while turn is not None:
         company = turn
@@ -123,7 +129,9 @@ def entitled_jobs(
         while parts:
             part = parts[0]
             gpus = part[0]
-            if part[4] in full or not place(pools, gpus, part[1]):
+            if part[4] in full or not (
+                _place_fraction(part[1], part[6]) if part[6] else _place_whole(part[1], part[7])
+            ):
                 full.add(part[4])  # capacity only shrinks: this shape never fits again
                 del parts[0]
                 continue
@@ -157,37 +165,44 @@ def entitled_jobs(
 _pending_order = attrgetter("time_limit_s", "submit_time_s", "job_id")
 
 
-def _place(pools: dict[str, _Pool], gpus: float, types: tuple[str, ...]) -> bool:
-    """Take one job's GPUs from the pools (best fit); False if it fits nowhere."""
-    if gpus < 1:
-        need = max(1, round(gpus * MILLI))
-        best_free, best_row, best_i = MILLI + 1, None, 0
-        for t in types:  # the fullest opened device that still has room
-            row = pools[t].partial
-            i = bisect_left(row, need)
-            if i < len(row) and row[i] < best_free:
-                best_free, best_row, best_i = row[i], row, i
-        if best_row is not None:
-            del best_row[best_i]
-            insort(best_row, best_free - need)
-            return True
-        k = 1
-    else:
-        k = math.ceil(gpus - 1e-9)
+def _place_fraction(pools: tuple[tuple[str, _Pool], ...], need: int) -> bool:
+    """Take ``need`` milli-GPUs of one device: the fullest opened device that still has
+    room, else a device of a new node as a whole GPU would (best fit)."""
+    best_free, best_row, best_i = MILLI + 1, None, 0
+    for _, pool in pools:
+        row = pool.partial
+        i = bisect_left(row, need)
+        if i < len(row) and row[i] < best_free:
+            best_free, best_row, best_i = row[i], row, i
+    if best_row is not None:
+        del best_row[best_i]
+        insort(best_row, best_free - need)
+        return True
+    opened = _take_devices(pools, 1)
+    if opened is None:
+        return False
+    insort(opened.partial, MILLI - need)
+    return True
+
+
+def _place_whole(pools: tuple[tuple[str, _Pool], ...], k: int) -> bool:
+    """Take ``k`` whole devices of one node (best fit); False if no node has them free."""
+    return _take_devices(pools, k) is not None
+
+
+def _take_devices(pools: tuple[tuple[str, _Pool], ...], k: int) -> _Pool | None:
     best: tuple[int, str] | None = None  # fewest free whole devices on one node, then type
-    for t in types:
-        counts = pools[t].nodes_by_free
+    best_pool = None
+    for t, pool in pools:
+        counts = pool.nodes_by_free
         for free in range(k, len(counts)):
             if counts[free]:
                 if best is None or (free, t) < best:
-                    best = (free, t)
+                    best, best_pool = (free, t), pool
                 break
-    if best is None:
-        return False
-    free, t = best
-    pool = pools[t]
-    pool.nodes_by_free[free] -= 1
-    pool.nodes_by_free[free - k] += 1
-    if gpus < 1:
-        insort(pool.partial, MILLI - max(1, round(gpus * MILLI)))
-    return True
+    if best is None or best_pool is None:
+        return None
+    free = best[0]
+    best_pool.nodes_by_free[free] -= 1
+    best_pool.nodes_by_free[free - k] += 1
+    return best_pool
