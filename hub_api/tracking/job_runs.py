@@ -102,13 +102,20 @@ class JobTracking:
             session=session, settings=self.settings, client=self.client, company_id=job.company_id
         )
 
-    def provision_missing_tenants(self, session: Session, *, limit: int = 20) -> list[int]:
+    def provision_missing_tenants(
+        self, session: Session, *, limit: int = 20, budget_s: float = 1.0
+    ) -> list[int]:
         """Spaces of companies onboarded while MLflow was down or off (see tracking.lifecycle);
-        the companies provisioned now. Stops at the first failure (circuit opens)."""
+        the companies provisioned now. One space costs about ten MLflow calls (seconds on a busy
+        machine), so a pass spends at most ``budget_s`` here (at least one company) and the
+        next passes go on. Stops at the first failure (circuit opens)."""
         if self.client is None or not self._available():
             return []
-        provisioned = []
+        provisioned: list[int] = []
+        started = time.monotonic()
         for company_id in companies_without_tenant(session, limit=limit):
+            if provisioned and time.monotonic() - started >= budget_s:
+                break
             try:
                 ensure_tenant(
                     session=session,
@@ -116,6 +123,10 @@ class JobTracking:
                     client=self.client,
                     company_id=company_id,
                 )
+            except ValueError as exc:  # deleted while being provisioned
+                log.info("mlflow_tenant_skipped", company_id=company_id, reason=str(exc))
+                session.rollback()
+                continue
             except TRACKING_ERRORS as exc:
                 session.rollback()
                 self._trip(exc)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hub_api.companies.models import Company
@@ -120,8 +121,30 @@ def ensure_tenant(
     tenant.experiment_id = experiment_id
     tenant.provisioned_at = utcnow()
     session.add(tenant)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Lost a race: the company was deleted meanwhile, or another process (the onboarding
+        # task, the scheduler) provisioned it at the same time and may have set the MLflow
+        # password to its own. Adopt the stored space and put its password back in MLflow.
+        # (Only a brand-new row can fail here, and every caller provisions before it changes
+        # anything else in the session, so the rollback loses nothing.)
+        session.rollback()
+        return _adopt_stored(
+            session=session, settings=settings, client=client, company_id=company_id
+        )
     return TenantCredentials(company_id, workspace, username, password, experiment_id)
+
+
+def _adopt_stored(
+    *, session: Session, settings: Settings, client: MlflowRest, company_id: int
+) -> TenantCredentials:
+    stored = session.get(MlflowTenant, company_id)
+    ready = credentials(stored, settings) if stored is not None else None
+    if ready is None:
+        raise ValueError(f"company {company_id} no longer exists or is being provisioned")
+    client.ensure_user(ready.username, ready.password)
+    return ready
 
 
 def companies_without_tenant(session: Session, *, limit: int = 20) -> list[int]:

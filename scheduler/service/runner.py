@@ -27,6 +27,7 @@ from pathlib import Path
 import structlog
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from hub_api.cluster.service import sync_inventory
@@ -412,4 +413,10 @@ class SchedulerService:
                 backoff = min(30.0, max(1.0, backoff * 2))
                 last_pass = time.monotonic()
                 log.warning("cluster_unreachable", error=str(exc), retry_in_s=backoff)
+            except SQLAlchemyError as exc:
+                # the database restarting, or a write that lost a race with the API: the pass's
+                # open transaction is rolled back and the next pass reconciles from the DB
+                backoff = min(30.0, max(1.0, backoff * 2))
+                last_pass = time.monotonic()
+                log.warning("database_error", error=str(exc).splitlines()[0], retry_in_s=backoff)
             stop.wait(self.settings.scheduler_poll_interval_s)

@@ -4,7 +4,7 @@ hub's API and directly against MLflow with the other company's own credentials."
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -16,13 +16,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from hub_api.companies.models import Company
 from hub_api.core.config import Settings
 from hub_api.main import create_app
-from hub_api.tracking.client import WORKSPACE_HEADER
+from hub_api.tracking.client import WORKSPACE_HEADER, MlflowRest
 from hub_api.tracking.job_runs import JobTracking
 from hub_api.tracking.models import MlflowTenant
-from hub_api.tracking.tenancy import TenantCredentials, admin_client, credentials, ensure_tenant
-from tests.factories import fixed_brn
+from hub_api.tracking.tenancy import (
+    TenantCredentials,
+    admin_client,
+    credentials,
+    ensure_tenant,
+    workspace_for,
+)
+from tests.factories import fixed_brn, make_company
 from tests.hub_api.conftest import World
 from tests.hub_api.models.test_tracking_offline import dead_address
 from tests.hub_api.test_companies import company_payload
@@ -339,7 +346,7 @@ def test_a_company_onboarded_while_mlflow_is_down_is_provisioned_by_the_schedule
     assert session.get(MlflowTenant, company_id) is None
 
     assert JobTracking(down).provision_missing_tenants(session) == []  # still down: nothing
-    provisioned = JobTracking(settings).provision_missing_tenants(session)
+    provisioned = JobTracking(settings).provision_missing_tenants(session, budget_s=120)
     assert company_id in provisioned
     session.expire_all()
     row = session.get(MlflowTenant, company_id)
@@ -369,3 +376,60 @@ def test_deleting_a_company_retires_its_mlflow_credentials(
     session.expire_all()
     assert session.get(MlflowTenant, company_id) is None
     assert reaches_own_experiment(mlflow_server.url, tenant) == 401
+
+
+def interrupted_client(settings: Settings, meanwhile: Callable[[str], None]) -> MlflowRest:
+    """The admin client, with ``meanwhile(workspace)`` run just before the experiment step of a
+    provisioning (after the MLflow user got its password, before the hub stores the space)."""
+    base = admin_client(settings)
+    assert base is not None
+
+    class Interrupted(MlflowRest):
+        def ensure_experiment(self, workspace: str, name: str) -> str:
+            meanwhile(workspace)
+            return super().ensure_experiment(workspace, name)
+
+    return Interrupted(base.base_url, base.username, base.password, base.timeout_s)
+
+
+def test_two_provisioners_racing_end_with_one_space_and_working_credentials(
+    world: World, engine: Engine, settings: Settings, mlflow_server: MlflowTestServer
+) -> None:
+    """The scheduler provisions the company while the onboarding task does the same: the later
+    one loses at insert, adopts the stored space and puts its password back in MLflow."""
+    company_id = world.company_a.id or 0
+
+    def winner_runs_in_between(_: str) -> None:
+        with Session(engine) as winner:
+            provision(winner, settings, company_id)  # commits its row and sets its password
+
+    loser_client = interrupted_client(settings, winner_runs_in_between)
+    with Session(engine) as loser:
+        adopted = ensure_tenant(
+            session=loser, settings=settings, client=loser_client, company_id=company_id
+        )
+        loser.commit()
+    with Session(engine) as check:
+        stored = check.get(MlflowTenant, company_id)
+        assert stored is not None
+        assert credentials(stored, settings) == adopted
+    assert reaches_own_experiment(mlflow_server.url, adopted) == 200
+
+
+def test_a_company_deleted_while_being_provisioned_is_skipped(
+    world: World, session: Session, engine: Engine, settings: Settings
+) -> None:
+    doomed = make_company(session, name="Short-lived Co").id or 0
+    kept = {world.company_a.id, world.company_b.id}
+
+    def delete_meanwhile(workspace: str) -> None:
+        if workspace == workspace_for(doomed):
+            with Session(engine) as other:
+                other.delete(other.get(Company, doomed))
+                other.commit()
+
+    tracking = JobTracking(settings)
+    tracking.client = interrupted_client(settings, delete_meanwhile)
+    provisioned = tracking.provision_missing_tenants(session, budget_s=120)
+    assert doomed not in provisioned
+    assert kept <= set(provisioned)

@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 
 from hub_api.core.config import Settings
@@ -17,7 +20,7 @@ from hub_api.grants.models import LedgerEntry, LedgerKind
 from hub_api.jobs.models import Job, JobStatus
 from scheduler.executors.launch import ExecutorUnavailableError, JobLaunch
 from scheduler.executors.memory import InMemoryExecutor
-from scheduler.service.runner import SchedulerService
+from scheduler.service.runner import PassReport, SchedulerService
 from tests.hub_api.conftest import World
 from tests.hub_api.jobs.builders import A100_NODE, L40S_NODE, fake_cluster, fund, job_payload
 
@@ -243,3 +246,33 @@ def test_an_unreachable_cluster_leaves_the_api_serving(
     executor.reachable = True
     settle(service)
     assert job(session, job_id).status == JobStatus.running
+
+
+def test_a_database_error_in_a_pass_is_retried_not_fatal(
+    client: TestClient, funded: World, session: Session, engine: Engine, settings: Settings
+) -> None:
+    service, _, _ = fake_cluster(engine, settings)
+    [job_id] = submit_many(client, funded, 1)
+    real_pass, calls = service.run_pass, []
+
+    def flaky_pass() -> PassReport:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        return real_pass()
+
+    service.run_pass = flaky_pass  # type: ignore[method-assign]
+    stop = threading.Event()
+    loop = threading.Thread(target=service.run_forever, args=(stop,), daemon=True)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 30
+        while job(session, job_id).status != JobStatus.running and time.monotonic() < deadline:
+            time.sleep(0.1)
+            session.expire_all()
+    finally:
+        stop.set()
+        loop.join(timeout=30)
+    assert job(session, job_id).status == JobStatus.running
+    assert len(calls) >= 2
+    assert calls[1] - calls[0] >= 1.0  # backed off before retrying
