@@ -144,8 +144,9 @@ def test_never_over_budget(snap: SchedulingSnapshot) -> None:
     by_id = {j.job_id: j for j in snap.pending}
     hold: dict[str, float] = defaultdict(float)
     for r in snap.running:
-        if r.job_id in gone:
-            hold[r.company_id] += r.num_gpus * (snap.now_s - r.start_time_s)  # charged when stopped
+        if r.job_id in gone:  # charged when stopped; the hub stops a job at its time limit
+            ran = min(snap.now_s - r.start_time_s, r.time_limit_s)
+            hold[r.company_id] += r.num_gpus * ran
         else:
             hold[r.company_id] += r.num_gpus * r.time_limit_s
     fresh: dict[str, float] = defaultdict(float)
