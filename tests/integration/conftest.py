@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,28 +45,34 @@ class MlflowTestServer:
         }
 
 
-@pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowTestServer]:
+@contextmanager
+def running_mlflow(
+    root: Path,
+    *,
+    backend_store_uri: str,
+    auth_database_uri: str,
+    artifacts_destination: str,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[MlflowTestServer]:
+    """An MLflow server as the hub runs it (hub_api/tracking/server.py), on a free port."""
     import subprocess
 
     from hub_api.tracking import server
 
-    root = tmp_path_factory.mktemp("mlflow")
-    layout = server.local_layout(root)
     config = server.write_auth_config(
-        root / "auth.ini", auth_database_uri=layout["auth_database_uri"], admin_username="admin"
+        root / "auth.ini", auth_database_uri=auth_database_uri, admin_username="admin"
     )
     port = free_port()
     command = server.server_command(
         mlflow_bin=server.mlflow_executable(Path(sys.executable).parent),
         host="127.0.0.1",
         port=port,
-        backend_store_uri=layout["backend_store_uri"],
-        artifacts_destination=layout["artifacts_destination"],
+        backend_store_uri=backend_store_uri,
+        artifacts_destination=artifacts_destination,
     )
     env = server.server_env(
         os.environ, auth_config_path=config, admin_password=MLFLOW_ADMIN_PASSWORD
-    )
+    ) | (extra_env or {})
     log = (root / "server.log").open("wb")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -79,3 +86,18 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowTe
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowTestServer]:
+    from hub_api.tracking import server
+
+    root = tmp_path_factory.mktemp("mlflow")
+    layout = server.local_layout(root)
+    with running_mlflow(
+        root,
+        backend_store_uri=layout["backend_store_uri"],
+        auth_database_uri=layout["auth_database_uri"],
+        artifacts_destination=layout["artifacts_destination"],
+    ) as running:
+        yield running

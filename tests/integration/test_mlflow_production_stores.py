@@ -7,13 +7,9 @@ and the S3 server of tests/s3_server.py; the same tenancy as the lean local serv
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -22,10 +18,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from hub_api.core.config import Settings
-from hub_api.tracking import server
 from tests.conftest import POSTGRES_URL
 from tests.hub_api.conftest import World
-from tests.integration.conftest import MLFLOW_ADMIN_PASSWORD, MlflowTestServer, free_port
+from tests.integration.conftest import MlflowTestServer, running_mlflow
 from tests.integration.test_mlflow_tenancy import log_doubler_run, provision
 from tests.s3_server import KEY_ID, SECRET, s3, s3_endpoint
 
@@ -70,39 +65,22 @@ def production_mlflow(
         for database in (tracking_db, auth_db):
             connection.execute(f'CREATE DATABASE "{database}"')
     s3.create_bucket(Bucket=BUCKET)
-    root = tmp_path_factory.mktemp("mlflow-production")
-    config = server.write_auth_config(
-        root / "auth.ini", auth_database_uri=postgres(auth_db), admin_username="admin"
-    )
-    port = free_port()
-    command = server.server_command(
-        mlflow_bin=server.mlflow_executable(Path(sys.executable).parent),
-        host="127.0.0.1",
-        port=port,
-        backend_store_uri=postgres(tracking_db),
-        artifacts_destination=f"s3://{BUCKET}/mlflow",
-    )
-    env = server.server_env(
-        os.environ, auth_config_path=config, admin_password=MLFLOW_ADMIN_PASSWORD
-    ) | {
+    s3_env = {
         "MLFLOW_S3_ENDPOINT_URL": s3_endpoint,
         "AWS_ACCESS_KEY_ID": KEY_ID,
         "AWS_SECRET_ACCESS_KEY": SECRET,
         "AWS_DEFAULT_REGION": "us-east-1",
     }
-    log = (root / "server.log").open("wb")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        server.wait_ready(url, timeout_s=180, process=process)
-        yield ProductionMlflow(url, "admin", MLFLOW_ADMIN_PASSWORD, process, tracking_db)
+        with running_mlflow(
+            tmp_path_factory.mktemp("mlflow-production"),
+            backend_store_uri=postgres(tracking_db),
+            auth_database_uri=postgres(auth_db),
+            artifacts_destination=f"s3://{BUCKET}/mlflow",
+            extra_env=s3_env,
+        ) as running:
+            yield ProductionMlflow(**vars(running), tracking_database=tracking_db)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
         with admin_connection() as connection:
             for database in (tracking_db, auth_db):
                 connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -317,6 +317,17 @@ def reaches_own_experiment(url: str, tenant: TenantCredentials) -> int:
     ).status_code
 
 
+def stored_tenant(session: Session, settings: Settings, company_id: int) -> TenantCredentials:
+    """The company's provisioned space as the hub stored it."""
+    session.expire_all()
+    row = session.get(MlflowTenant, company_id)
+    assert row is not None
+    assert row.provisioned_at is not None
+    tenant = credentials(row, settings)
+    assert tenant is not None
+    return tenant
+
+
 def test_a_company_gets_its_mlflow_space_when_it_is_onboarded(
     client: TestClient,
     world: World,
@@ -325,11 +336,7 @@ def test_a_company_gets_its_mlflow_space_when_it_is_onboarded(
     mlflow_server: MlflowTestServer,
 ) -> None:
     company_id = new_company(client, world, 1)
-    row = session.get(MlflowTenant, company_id)
-    assert row is not None
-    assert row.provisioned_at is not None
-    tenant = credentials(row, settings)
-    assert tenant is not None
+    tenant = stored_tenant(session, settings, company_id)
     assert reaches_own_experiment(mlflow_server.url, tenant) == 200
 
 
@@ -348,11 +355,7 @@ def test_a_company_onboarded_while_mlflow_is_down_is_provisioned_by_the_schedule
     assert JobTracking(down).provision_missing_tenants(session) == []  # still down: nothing
     provisioned = JobTracking(settings).provision_missing_tenants(session, budget_s=120)
     assert company_id in provisioned
-    session.expire_all()
-    row = session.get(MlflowTenant, company_id)
-    assert row is not None
-    tenant = credentials(row, settings)
-    assert tenant is not None
+    tenant = stored_tenant(session, settings, company_id)
     assert reaches_own_experiment(mlflow_server.url, tenant) == 200
     assert JobTracking(settings).provision_missing_tenants(session) == []  # nothing left
 
@@ -365,10 +368,7 @@ def test_deleting_a_company_retires_its_mlflow_credentials(
     mlflow_server: MlflowTestServer,
 ) -> None:
     company_id = new_company(client, world, 3)
-    row = session.get(MlflowTenant, company_id)
-    assert row is not None
-    tenant = credentials(row, settings)
-    assert tenant is not None
+    tenant = stored_tenant(session, settings, company_id)
     assert reaches_own_experiment(mlflow_server.url, tenant) == 200
 
     deleted = client.delete(f"{API}/companies/{company_id}", headers=world.headers(world.admin))
