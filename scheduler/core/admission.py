@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 
 from scheduler.core.model import CompanyQuota, PendingJob, RunningJob, SchedulingSnapshot
 
 EPS = 1e-9
 
 
+@lru_cache(maxsize=4096)  # the same few amounts recur across a long queue
 def _gpu_h(gpu_seconds: float) -> str:
     return f"{gpu_seconds / 3600.0:.1f} GPU-h"
 

@@ -81,36 +81,36 @@ def entitled_jobs(
             group = groups[pkey] = ([], [])
         group[1].append(p)
 
-    # per company, shapes smallest first, each a list: [GPUs, (type, pool) usable, running
-    # ids (last = oldest), pending jobs (sorted, last = first, once the fill reaches them),
-    # shape id, sorted?, milli-GPUs of a fraction (0 for whole GPUs), whole devices]
-    usable: dict[str, list[tuple[float, int, tuple[str, ...], Any]]] = {}
+    # per company, shapes smallest first, each a list: [GPUs, number of usable types, types,
+    # (type, pool) usable, running ids (last = oldest), pending jobs (sorted, last = first,
+    # once the fill reaches them), shape id, sorted?, milli-GPUs of a fraction (0 for whole
+    # GPUs), whole devices]
+    shapes: dict[str, list[list[Any]]] = {}
     shape_ids: dict[tuple[float, tuple[str, ...]], int] = {}  # (GPUs, usable types) -> id
     sizes: dict[float, tuple[int, int]] = {}  # GPUs -> (milli-GPUs of a fraction, devices)
-    for (company, gpus, types), group in groups.items():
+    for (company, gpus, types), (run_ids, waiting) in groups.items():
         found_types = usable_of.get(types)
         if found_types is None:
             names = tuple(t for t in types if t in pools) if types else all_types
             found_types = usable_of[types] = (names, tuple((t, pools[t]) for t in names))
         names, allowed = found_types
         if allowed and gpus > 0:
-            run_ids, waiting = group
             run_ids.reverse()
-            shape = shape_ids.setdefault((gpus, names), len(shape_ids))
             size = sizes.get(gpus)
             if size is None:
                 need = max(1, round(gpus * MILLI)) if gpus < 1 else 0
                 size = sizes[gpus] = (need, 1 if need else math.ceil(gpus - 1e-9))
-            row = [gpus, allowed, run_ids, waiting, shape, len(waiting) < 2, *size]
-            found = usable.get(company)
-            if found is None:
-                usable[company] = [(gpus, len(allowed), types, row)]
+            row = [
+                gpus, len(names), types, allowed, run_ids, waiting,
+                shape_ids.setdefault((gpus, names), len(shape_ids)), len(waiting) < 2, *size,
+            ]  # fmt: skip
+            rows = shapes.get(company)
+            if rows is None:
+                shapes[company] = [row]
             else:
-                found.append((gpus, len(allowed), types, row))
-    shapes: dict[str, list[list[Any]]] = {}
-    for company, found in usable.items():
-        found.sort()  # (GPUs, usable types, types) is unique within a company
-        shapes[company] = [f[3] for f in found]
+                rows.append(row)
+    for rows in shapes.values():
+        rows.sort()  # by (GPUs, usable types, types): unique within a company
     entitled: list[str] = []
     add = entitled.append
     weights = {c: max(weight(c), 1e-12) for c in shapes}
@@ -129,19 +129,19 @@ def entitled_jobs(
         while parts:
             part = parts[0]
             gpus = part[0]
-            if part[4] in full or not (
-                _place_fraction(part[1], part[6]) if part[6] else _place_whole(part[1], part[7])
+            if part[6] in full or not (
+                _place_fraction(part[3], part[8]) if part[8] else _place_whole(part[3], part[9])
             ):
-                full.add(part[4])  # capacity only shrinks: this shape never fits again
+                full.add(part[6])  # capacity only shrinks: this shape never fits again
                 del parts[0]
                 continue
-            run_ids, waiting = part[2], part[3]
+            run_ids, waiting = part[4], part[5]
             if run_ids:
                 add(run_ids.pop())
             else:
-                if not part[5]:  # sort the group when the fill first reaches it
+                if not part[7]:  # sort the group when the fill first reaches it
                     waiting.sort(key=_pending_order, reverse=True)
-                    part[5] = True
+                    part[7] = True
                 add(waiting.pop().job_id)
             share_gpus += gpus
             if not run_ids and not waiting:
