@@ -13,19 +13,10 @@ from portal.state import call, client, locale, t
 
 Json = dict[str, Any]
 
-# Which moves the case page offers (the API decides; it answers 403/409 with its reason).
-STAFF_MOVES = {
-    "submitted": ["triaged", "rejected"],
-    "triaged": ["in_progress", "rejected"],
-    "in_progress": ["poc", "completed"],
-    "poc": ["in_progress", "completed"],
-}
-COMPANY_MOVES = {s: ["withdrawn"] for s in ("submitted", "triaged", "in_progress", "poc")}
-
 
 def transition_form(case: Json, *, staff: bool) -> None:
     loc = locale()
-    moves = (STAFF_MOVES if staff else COMPANY_MOVES).get(case["status"], [])
+    moves = case.get("allowed_transitions") or []  # what the API allows this caller now
     if not moves:
         return
     with st.form("transition", clear_on_submit=True):

@@ -149,6 +149,11 @@ class CasePublic(CaseBase):
     created_at: datetime
     updated_at: datetime | None
     sla: SlaStatus
+    allowed_transitions: list[CaseStatus] = Field(
+        default_factory=list,
+        description="The statuses the caller may move this case to now (workflow, role, "
+        "assignment); moving to another one is refused",
+    )
 
 
 class CaseTransition(SQLModel, table=True):

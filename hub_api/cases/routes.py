@@ -40,7 +40,7 @@ def create_case(
     data: CaseCreate,
 ) -> CasePublic:
     case = service.create_case(session=session, actor=actor, data=data)
-    return service.to_public(case, settings=settings)
+    return service.to_public(case, settings=settings, actor=actor)
 
 
 @router.get("", response_model=Page[CasePublic], summary="List cases visible to you")
@@ -68,7 +68,7 @@ def list_cases(
         unassigned=unassigned,
         overdue=overdue,
     )
-    items = [service.to_public(case, settings=settings) for case in page.items]
+    items = [service.to_public(case, settings=settings, actor=actor) for case in page.items]
     return Page(items=items, total=page.total, limit=page.limit, offset=page.offset)
 
 
@@ -78,8 +78,8 @@ def caseload(session: SessionDep, actor: Worker, settings: SettingsDep) -> list[
 
 
 @router.get("/{case_id}", response_model=CasePublic, summary="Get one case")
-def get_case(case: CaseDep, settings: SettingsDep) -> CasePublic:
-    return service.to_public(case, settings=settings)
+def get_case(case: CaseDep, actor: Reader, settings: SettingsDep) -> CasePublic:
+    return service.to_public(case, settings=settings, actor=actor)
 
 
 @router.patch("/{case_id}", response_model=CasePublic, summary="Edit an open case")
@@ -91,7 +91,7 @@ def update_case(
     data: CaseUpdate,
 ) -> CasePublic:
     case = service.update_case(session=session, actor=actor, case=case, data=data)
-    return service.to_public(case, settings=settings)
+    return service.to_public(case, settings=settings, actor=actor)
 
 
 @router.post(
@@ -105,7 +105,7 @@ def transition_case(
     data: TransitionRequest,
 ) -> CasePublic:
     case = service.transition_case(session=session, actor=actor, case=case, data=data)
-    return service.to_public(case, settings=settings)
+    return service.to_public(case, settings=settings, actor=actor)
 
 
 @router.get(
@@ -126,4 +126,4 @@ def assign_case(
     data: AssignmentRequest,
 ) -> CasePublic:
     case = service.assign_case(session=session, actor=actor, case=case, data=data)
-    return service.to_public(case, settings=settings)
+    return service.to_public(case, settings=settings, actor=actor)

@@ -23,7 +23,7 @@ from hub_api.cases.models import (
     ServiceType,
     TransitionRequest,
 )
-from hub_api.cases.workflow import check_transition, overdue_condition, sla_status
+from hub_api.cases.workflow import allowed_moves, check_transition, overdue_condition, sla_status
 from hub_api.companies.models import Company
 from hub_api.core.authz import Principal
 from hub_api.core.config import Settings
@@ -38,7 +38,9 @@ from hub_api.users.models import Role, User
 SORTABLE = ("created_at", "status", "status_changed_at", "service_type", "company_id", "title")
 
 
-def to_public(case: Case, *, settings: Settings, now: datetime | None = None) -> CasePublic:
+def to_public(
+    case: Case, *, settings: Settings, actor: Principal, now: datetime | None = None
+) -> CasePublic:
     sla = sla_status(
         case, now=now or utcnow(), first_response_hours=settings.case_first_response_hours
     )
@@ -49,6 +51,7 @@ def to_public(case: Case, *, settings: Settings, now: datetime | None = None) ->
             "preferred_dates": [date.fromisoformat(d) for d in case.preferred_dates],
             "outcome": Outcome.model_validate(case.outcome) if case.outcome else None,
             "sla": sla,
+            "allowed_transitions": allowed_moves(case, actor),
         }
     )
 

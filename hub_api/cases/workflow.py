@@ -15,7 +15,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import col
 
 from hub_api.cases.models import CLOSED_STATUSES, Case, CaseStatus, SlaStatus
-from hub_api.core.authz import Principal
+from hub_api.core.authz import Permission, Principal
 from hub_api.core.errors import ConflictError, ForbiddenError
 from hub_api.core.security import as_utc
 from hub_api.users.models import Role
@@ -70,6 +70,20 @@ def check_transition(case: Case, to_status: CaseStatus, principal: Principal) ->
         )
     if principal.role == Role.consultant:
         ensure_consultant_may_work(case, principal)
+
+
+def allowed_moves(case: Case, principal: Principal) -> list[CaseStatus]:
+    """The statuses ``principal`` may move ``case`` to now (what ``check_transition`` allows)."""
+    if not principal.has(Permission.case_transition):
+        return []
+    moves = []
+    for to_status in allowed_next(case.status):
+        try:
+            check_transition(case, to_status, principal)
+        except (ConflictError, ForbiddenError):
+            continue
+        moves.append(to_status)
+    return moves
 
 
 def ensure_consultant_may_work(case: Case, principal: Principal) -> None:

@@ -252,3 +252,36 @@ def test_caseload_counts_open_cases_per_consultant(
             "overdue": 0,
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("caller", "status", "assignee", "expected"),
+    [
+        (Role.engineer, CaseStatus.submitted, None, ["withdrawn"]),
+        (Role.consultant, CaseStatus.submitted, None, ["triaged", "rejected"]),
+        (Role.consultant, CaseStatus.in_progress, "caller", ["poc", "completed"]),
+        (Role.consultant, CaseStatus.triaged, "someone else", []),
+        (Role.operator, CaseStatus.poc, "someone else", ["in_progress", "completed"]),
+        (Role.admin, CaseStatus.triaged, None, ["in_progress", "rejected", "withdrawn"]),
+        (Role.operator, CaseStatus.completed, None, []),
+    ],
+)
+def test_a_case_lists_the_moves_its_caller_may_make(
+    client: TestClient,
+    world: World,
+    session: Session,
+    caller: Role,
+    status: CaseStatus,
+    assignee: str | None,
+    expected: list[str],
+) -> None:
+    who = world.user(caller)
+    if caller == Role.consultant:  # works another case of the company, so it may see this one
+        make_case(session, world.company_a, assignee=who, title="Another project")
+    assigned = {None: None, "caller": who, "someone else": make_user(session, Role.consultant)}
+    case = make_case(session, world.company_a, status=status, assignee=assigned[assignee])
+    body = client.get(f"{URL}/{case.id}", headers=world.headers(who)).json()
+    assert body["allowed_transitions"] == expected
+    if expected:  # the first listed move is one the API accepts
+        moved = move(client, world, case.id or 0, expected[0], caller)
+        assert moved.status_code == 200, moved.text
