@@ -16,12 +16,12 @@ Json = dict[str, Any]
 
 def transition_form(case: Json, *, staff: bool) -> None:
     loc = locale()
-    moves = case.get("allowed_transitions") or []  # what the API allows this caller now
+    moves: list[str] = case.get("allowed_transitions") or []  # what the API allows the caller
     if not moves:
         return
     with st.form("transition", clear_on_submit=True):
         st.markdown(f"#### {t('case.move')}")
-        to_status = st.selectbox(
+        to_status: str = st.selectbox(
             t("case.to_status"),
             moves,
             format_func=lambda s: label(loc, "case_status", s),
