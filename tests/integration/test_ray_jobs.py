@@ -241,7 +241,9 @@ def test_a_raylet_stopped_under_a_running_job_requeues_it(
     job_id = submit(client, world, template=None, entrypoint=SLEEP.format(s=600), gpu_type="T4")
     drive(service, lambda: fetch(session, job_id).status == JobStatus.running)
     ray_cluster.cluster.remove_node(t4)
-    drive(service, lambda: fetch(session, job_id).attempt == 1, timeout_s=120)
+    # Ray needs its health checks to declare the raylet dead (seconds alone, minutes on a
+    # loaded 2-core CI machine): allow for that, the behaviour is what is tested
+    drive(service, lambda: fetch(session, job_id).attempt == 1, timeout_s=300)
     job = fetch(session, job_id)
     assert job.status == JobStatus.queued
     assert job.attained_gpu_seconds > 0
