@@ -140,7 +140,6 @@ class Principal:
         return permission in ROLE_PERMISSIONS[self.role]
 
 
-
 _bearer = HTTPBearer(auto_error=False, description="Access token or personal API token")
 
 
