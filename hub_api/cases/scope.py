@@ -59,12 +59,20 @@ def company_condition(session: Session, principal: Principal, column: Any) -> An
     return condition_for(visible_company_ids(session, principal), column)
 
 
+def _ensure_in(scope: set[int] | None, company_id: int | None, what: str) -> None:
+    if scope is not None and company_id not in scope:
+        raise NotFoundError(f"{what} not found")
+
+
 def ensure_company_in_scope(
     session: Session, principal: Principal, company_id: int | None, *, what: str
 ) -> None:
-    scope = visible_company_ids(session, principal)
-    if scope is not None and company_id not in scope:
-        raise NotFoundError(f"{what} not found")
+    _ensure_in(visible_company_ids(session, principal), company_id, what)
+
+
+def ensure_profile_in_scope(session: Session, principal: Principal, company_id: int) -> None:
+    """The company's profile (``GET /companies/{id}``): see :func:`profile_company_ids`."""
+    _ensure_in(profile_company_ids(session, principal), company_id, f"company {company_id}")
 
 
 def case_condition(session: Session, principal: Principal) -> Any | None:

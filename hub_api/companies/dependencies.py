@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
-from hub_api.cases.scope import profile_company_ids
+from hub_api.cases.scope import ensure_profile_in_scope
 from hub_api.companies.models import Company
 from hub_api.core.authz import Permission, Principal, require
 from hub_api.core.db import SessionDep
@@ -18,9 +18,7 @@ def load_company(
     principal: Annotated[Principal, Depends(require(Permission.company_read))],
     company_id: Annotated[int, Path(ge=1)],
 ) -> Company:
-    scope = profile_company_ids(session, principal)
-    if scope is not None and company_id not in scope:
-        raise NotFoundError(f"company {company_id} not found")
+    ensure_profile_in_scope(session, principal, company_id)
     company = session.get(Company, company_id)
     if company is None:
         raise NotFoundError(f"company {company_id} not found")

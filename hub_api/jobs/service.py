@@ -17,7 +17,6 @@ from hub_api.core.db import commit_or_conflict
 from hub_api.core.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from hub_api.core.pagination import ListParams, Page, paginate
 from hub_api.core.security import utcnow
-from hub_api.grants import ledger
 from hub_api.jobs import budget
 from hub_api.jobs.bundles import BundleLimits, store_bundle
 from hub_api.jobs.events import transition
@@ -32,6 +31,7 @@ from hub_api.jobs.models import (
     PriorityClass,
 )
 from hub_api.jobs.templates import TEMPLATES
+from scheduler.service import accounting
 
 SORTABLE = (
     "submitted_at",
@@ -220,27 +220,15 @@ def cancel_job(*, session: Session, actor: Principal, job: Job) -> Job:
     if job.status.is_terminal:
         raise ConflictError(f"job {job.id} is already {job.status.value}; nothing to cancel")
     if job.status == JobStatus.queued:
-        job.ended_at = utcnow()
-        # A requeued job already ran: charge its earlier attempts now (the scheduler charges
-        # only jobs that end on the cluster), and let the scheduler close its MLflow run.
-        job.charged_gpu_seconds = job.attained_gpu_seconds
-        job.reserved_gpu_seconds = 0.0
-        job.mlflow_end_pending = job.mlflow_run_id is not None
-        ledger.charge_job(
-            session=session,
-            company_id=job.company_id,
-            job_id=job.id or 0,
-            gpu_seconds=job.attained_gpu_seconds,
-            gpu_type=job.gpu_type,
-            at=job.ended_at,
-        )
-        transition(
+        # the same end as on the cluster: a requeued job is charged for its earlier attempts
+        accounting.finish(
             session,
             job=job,
+            end=utcnow(),
+            status=JobStatus.cancelled,
             kind=JobEventKind.cancelled,
             reason="cancelled while queued",
             actor=actor,
-            status=JobStatus.cancelled,
         )
     elif job.cancel_requested_at is None:
         job.cancel_requested_at = utcnow()

@@ -35,6 +35,10 @@ class TrackingRequestError(Exception):
         self.error_code = error_code
 
 
+# What a call to MLflow may raise: callers that must never fail because of MLflow catch these.
+TRACKING_ERRORS = (TrackingUnavailableError, TrackingRequestError, TrackingNotFoundError)
+
+
 @dataclass(frozen=True)
 class MlflowRest:
     base_url: str

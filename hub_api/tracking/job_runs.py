@@ -23,12 +23,7 @@ from hub_api.core.security import as_utc, utcnow
 from hub_api.grants import ledger
 from hub_api.grants.models import Grant, LedgerEntry, LedgerKind
 from hub_api.jobs.models import Job, JobEvent, JobEventKind, JobStatus
-from hub_api.tracking.client import (
-    MlflowRest,
-    TrackingNotFoundError,
-    TrackingRequestError,
-    TrackingUnavailableError,
-)
+from hub_api.tracking.client import TRACKING_ERRORS, MlflowRest, TrackingNotFoundError
 from hub_api.tracking.tenancy import (
     TenantCredentials,
     admin_client,
@@ -39,7 +34,6 @@ from hub_api.users.models import User
 
 log = structlog.get_logger(__name__)
 
-TRACKING_ERRORS = (TrackingUnavailableError, TrackingRequestError, TrackingNotFoundError)
 RUN_STATUS = {
     JobStatus.succeeded: "FINISHED",
     JobStatus.failed: "FAILED",

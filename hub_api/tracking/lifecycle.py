@@ -17,16 +17,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from hub_api.core.config import Settings
-from hub_api.tracking.client import (
-    TrackingNotFoundError,
-    TrackingRequestError,
-    TrackingUnavailableError,
-)
+from hub_api.tracking.client import TRACKING_ERRORS, TrackingNotFoundError
 from hub_api.tracking.tenancy import admin_client, ensure_tenant
 
 log = structlog.get_logger(__name__)
-
-LIFECYCLE_ERRORS = (TrackingUnavailableError, TrackingRequestError, TrackingNotFoundError)
 
 
 def provision_after_onboarding(engine: Engine, settings: Settings, company_id: int) -> bool:
@@ -39,7 +33,7 @@ def provision_after_onboarding(engine: Engine, settings: Settings, company_id: i
         try:
             ensure_tenant(session=session, settings=settings, client=client, company_id=company_id)
             session.commit()
-        except (*LIFECYCLE_ERRORS, ValueError) as exc:
+        except (*TRACKING_ERRORS, ValueError) as exc:
             session.rollback()
             log.warning("mlflow_tenant_deferred", company_id=company_id, error=str(exc))
             return False
@@ -58,7 +52,7 @@ def retire_after_deletion(settings: Settings, username: str) -> bool:
         client.request("DELETE", "/api/2.0/mlflow/users/delete", json={"username": username})
     except TrackingNotFoundError:
         return True
-    except LIFECYCLE_ERRORS as exc:
+    except TRACKING_ERRORS as exc:
         log.warning("mlflow_user_not_retired", username=username, error=str(exc))
         return False
     return True

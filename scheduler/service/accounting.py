@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from hub_api.core.authz import Principal
 from hub_api.core.security import as_utc
 from hub_api.grants import ledger
 from hub_api.jobs.events import transition
@@ -27,9 +28,18 @@ def run_gpu_seconds(job: Job, end: datetime) -> float:
 
 
 def finish(
-    session: Session, *, job: Job, end: datetime, status: JobStatus, kind: JobEventKind, reason: str
+    session: Session,
+    *,
+    job: Job,
+    end: datetime,
+    status: JobStatus,
+    kind: JobEventKind,
+    reason: str,
+    actor: Principal | None = None,
 ) -> None:
-    """Terminal state: charge the total GPU-seconds of all runs once; release the reservation."""
+    """Terminal state: charge the total GPU-seconds of all runs once; release the reservation.
+    Also used by the API (a requeued job cancelled while it waits): without the scheduler's
+    tracker on the session, the end of the job's MLflow run is left to the scheduler's retry."""
     total = job.attained_gpu_seconds + run_gpu_seconds(job, end)
     job.attained_gpu_seconds = total
     job.charged_gpu_seconds = total
@@ -43,13 +53,15 @@ def finish(
         gpu_type=job.gpu_type,  # the grants that admitted it (see hub_api.grants.ledger)
         at=end,
     )
-    transition(session, job=job, kind=kind, reason=reason, status=status, at=end)
+    transition(session, job=job, kind=kind, reason=reason, actor=actor, status=status, at=end)
     notify = getattr(ledger, "notify_budget_usage", None)
     if notify is not None:
         notify(session=session, company_id=job.company_id)
     tracking = tracking_of(session)
     if tracking is not None:
         tracking.record_end(session, job, end)  # queue time, GPU-seconds, status on the run
+    else:
+        job.mlflow_end_pending = job.mlflow_run_id is not None
 
 
 def requeue(session: Session, *, job: Job, now: datetime, kind: JobEventKind, reason: str) -> None:
