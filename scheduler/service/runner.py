@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +53,9 @@ log = structlog.get_logger(__name__)
 
 # A decided start that the cluster still holds as PENDING after this long lost its node.
 START_TIMEOUT_S = 120.0
+# A running job whose node has been missing from the cluster's node list this long is lost, even
+# while the cluster's job API still calls it running (Ray notices a dead raylet's jobs late).
+NODE_LOST_GRACE_S = 20.0
 
 
 @dataclass
@@ -88,6 +91,7 @@ class SchedulerService:
         self.runs_dir = (settings.data_dir / "runs").resolve()
         self._nodes: list[GpuNode] = []
         self._nodes_read_at = -1e9
+        self._node_absent_since: dict[str, datetime] = {}
         self.tracking = JobTracking(settings)
 
     def inventory(self) -> list[GpuNode]:
@@ -133,10 +137,20 @@ class SchedulerService:
             return
         statuses = self.executor.statuses(job.submission_id for job in active)
         alive = {node.node_id for node in nodes}
+        gone = self._nodes_gone(active, alive, now)
         for job in active:
             status = statuses.get(job.submission_id)
             if status is None:
                 self._missing_run(session, job, now, alive)
+            elif job.node_id in gone and not status.state.is_terminal:
+                self.executor.stop(job.submission_id)
+                accounting.requeue(
+                    session,
+                    job=job,
+                    now=now,
+                    kind=JobEventKind.lost,
+                    reason=f"node {job.node_id} left the cluster under the job",
+                )
             elif status.state == RunState.RUNNING and job.status == JobStatus.starting:
                 self._mark_running(session, job, status, now)
             elif status.state == RunState.PENDING and job.status == JobStatus.starting:
@@ -154,6 +168,17 @@ class SchedulerService:
                 self._finished_run(session, job, status, now, alive)
                 report.finished.append(job.id or 0)
             session.commit()
+
+    def _nodes_gone(self, active: Sequence[Job], alive: set[str], now: datetime) -> set[str]:
+        """Nodes of active jobs missing from the node list for ``NODE_LOST_GRACE_S`` or more
+        (a grace, so one incomplete listing never requeues a healthy job)."""
+        missing = {job.node_id for job in active if job.node_id and job.node_id not in alive}
+        self._node_absent_since = {node: self._node_absent_since.get(node, now) for node in missing}
+        return {
+            node
+            for node, since in self._node_absent_since.items()
+            if (now - since).total_seconds() >= NODE_LOST_GRACE_S
+        }
 
     def _mark_running(self, session: Session, job: Job, status: RunStatus, now: datetime) -> None:
         job.started_at = _from_epoch(status.start_time_s) or now

@@ -20,7 +20,7 @@ from hub_api.grants.models import LedgerEntry, LedgerKind
 from hub_api.jobs.models import Job, JobStatus
 from scheduler.executors.launch import ExecutorUnavailableError, JobLaunch
 from scheduler.executors.memory import InMemoryExecutor
-from scheduler.service.runner import PassReport, SchedulerService
+from scheduler.service.runner import NODE_LOST_GRACE_S, PassReport, SchedulerService
 from tests.hub_api.conftest import World
 from tests.hub_api.jobs.builders import A100_NODE, L40S_NODE, fake_cluster, fund, job_payload
 
@@ -276,3 +276,21 @@ def test_a_database_error_in_a_pass_is_retried_not_fatal(
     assert job(session, job_id).status == JobStatus.running
     assert len(calls) >= 2
     assert calls[1] - calls[0] >= 1.0  # backed off before retrying
+
+
+def test_a_job_whose_node_left_the_cluster_is_requeued_even_if_the_cluster_says_running(
+    client: TestClient, funded: World, session: Session, engine: Engine, settings: Settings
+) -> None:
+    service, executor, clock = fake_cluster(engine, settings)
+    [job_id] = submit_many(client, funded, 1, gpu_type="L40S")
+    settle(service)
+    submission = job(session, job_id).submission_id
+    executor.nodes = [A100_NODE]  # the node is gone; its run is still reported RUNNING
+    service.inventory = lambda: executor.nodes  # type: ignore[method-assign]  # no cache
+    service.run_pass()
+    assert job(session, job_id).attempt == 0  # one listing without the node is not enough
+    clock.advance(NODE_LOST_GRACE_S)
+    service.run_pass()
+    lost = job(session, job_id)
+    assert (lost.attempt, lost.status) == (1, JobStatus.queued)
+    assert submission not in executor.running()  # the orphaned run was stopped
