@@ -124,7 +124,9 @@ class FairnessAccumulator:
         share: dict[str, float] = defaultdict(float)
         heap: list[tuple[float, float, str]] = []
         for tenant, parts in shapes.items():
-            parts.sort(key=lambda p: (p.gpus, len(p.nodes), p.types))  # smallest job first
+            # smallest job first, then the fewest usable GPU types: the core's order
+            # (entitlement.py), so that the policy and this metric fill alike
+            parts.sort(key=lambda p: (p.gpus, len({self.nodes[i][0] for i in p.nodes}), p.types))
             w = self.weight.get(tenant, 0.0) or 1e-12
             heap.append((0.0, parts[0].gpus / w, tenant))
         heapq.heapify(heap)

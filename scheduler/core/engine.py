@@ -43,7 +43,7 @@ from scheduler.core.model import (
     WaitReason,
 )
 from scheduler.core.placement import ClusterCapacity, JobShape
-from scheduler.core.policies import PassState, get_policy
+from scheduler.core.policies import PassState, displaces_for_width, get_policy
 from scheduler.core.preemption import plan_preemption
 from scheduler.core.waits import Wait, wait_decisions
 
@@ -85,20 +85,22 @@ class _Pass:
     # -- helpers -------------------------------------------------------------------
     def victims_on_node(self) -> dict[int, list[RunningJob]]:
         """Running jobs that may be preempted at all: preemptible, ran ``min_runtime_s`` (times
-        ``preemption_backoff`` per earlier preemption), preempted fewer than
-        ``max_preemptions_per_job`` times."""
+        ``preemption_backoff`` per earlier preemption, at most ``max_preemption_protection_s``),
+        preempted fewer than ``max_preemptions_per_job`` times."""
         if self._victims_on_node is None:
             table: dict[int, list[RunningJob]] = {}
             oldest_start = self.now - self.s.min_runtime_s
             cap = self.s.max_preemptions_per_job
             backoff = self.s.preemption_backoff
+            longest = self.s.max_preemption_protection_s
+            longest = math.inf if longest is None else max(longest, self.s.min_runtime_s)
             for job in self.snap.running:
                 if not job.preemptible or job.start_time_s > oldest_start:
                     continue
                 if cap is not None and job.preemption_count >= cap:
                     continue
-                if job.preemption_count and self.now - job.start_time_s < (
-                    self.s.min_runtime_s * backoff**job.preemption_count
+                if job.preemption_count and self.now - job.start_time_s < min(
+                    longest, self.s.min_runtime_s * backoff**job.preemption_count
                 ):
                     continue
                 for i in {self.cap.index_of.get(s.node_id) for s in job.placement}:
@@ -350,6 +352,12 @@ class _Pass:
             return (
                 f"fair share: it is within company {job.company_id}'s fair share of the "
                 f"GPUs, {victim.job_id} runs beyond company {victim.company_id}'s"
+            )
+        if self.uses_entitlement and displaces_for_width(job, victim, self.state.entitled):
+            return (
+                f"fair share on one node: it needs {job.num_gpus:g} GPUs of one node within "
+                f"company {job.company_id}'s fair share; {victim.job_id} ({victim.num_gpus:g} "
+                f"GPU) fits elsewhere within company {victim.company_id}'s"
             )
         if name == "priority":
             return f"higher priority class ({job.priority} > {victim.priority})"

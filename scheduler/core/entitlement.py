@@ -91,7 +91,7 @@ def entitled_jobs(
     for (company, gpus, types), (run_ids, waiting) in groups.items():
         found_types = usable_of.get(types)
         if found_types is None:
-            names = tuple(t for t in types if t in pools) if types else all_types
+            names = tuple(sorted({t for t in types if t in pools})) if types else all_types
             found_types = usable_of[types] = (names, tuple((t, pools[t]) for t in names))
         names, allowed = found_types
         if allowed and gpus > 0:

@@ -117,6 +117,7 @@ class _Simulation:
         self.passes = 0
         self.pass_time = 0.0
         self.timeline: list[tuple[float, float]] = []
+        self.wake_s = math.inf  # next pass without an event: a running job's protection ends
 
     # -- executor callbacks ------------------------------------------------------------
     def on_start(self, job: PendingJob, placement: tuple[DeviceShare, ...]) -> None:
@@ -210,7 +211,23 @@ class _Simulation:
             self.executor.stop(pre.job_id, pre.reason)
         for start in result.starts:
             self.executor.start(self.pending[start.job_id], start.placement)
+        self.wake_s = self._next_protection_end() if self.pending else math.inf
         return len(result.starts) + len(result.preemptions)
+
+    def _next_protection_end(self) -> float:
+        """When the next running job becomes preemptible (the service passes every few
+        seconds; the replay passes at events, so a job blocked only by a victim's minimum
+        run time must get a pass when that protection ends)."""
+        s = self.cfg.settings
+        if not (s.preemption or s.quota_reclaim) or s.min_runtime_s <= 0:
+            return math.inf
+        cap = s.max_preemptions_per_job
+        ends = [
+            run.start_time_s + s.min_runtime_s * s.preemption_backoff**run.preemption_count
+            for run in self.executor.running.values()
+            if run.preemptible and (cap is None or run.preemption_count < cap)
+        ]
+        return min((t for t in ends if t > self.now), default=math.inf)
 
     def run(self, observer: IntervalObserver | None) -> SimResult:
         wall = time.perf_counter()
@@ -218,7 +235,8 @@ class _Simulation:
         while arrivals < len(self.jobs) or self.completions:
             t_arr = self.jobs[arrivals].submit_s if arrivals < len(self.jobs) else math.inf
             t_end = self.completions[0][0] if self.completions else math.inf
-            self._advance(min(t_arr, t_end), observer)
+            self._advance(min(t_arr, t_end, self.wake_s), observer)
+            self.wake_s = math.inf
             while self.completions and self.completions[0][0] <= self.now:
                 _, _, job_id, version = heapq.heappop(self.completions)
                 rec = self.records[job_id]

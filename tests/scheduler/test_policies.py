@@ -173,6 +173,9 @@ def test_preemption(
         (2, 2500, {"preemption_backoff": 2.0}, True),
         (3, 10**6, {"max_preemptions_per_job": 3}, False),
         (2, 10**6, {"max_preemptions_per_job": 3}, True),
+        (20, 3700, {"preemption_backoff": 1.25}, True),  # 600 x 1.25^20 s, capped at 1 h
+        (20, 3500, {"preemption_backoff": 1.25}, False),
+        (20, 3700, {"preemption_backoff": 1.25, "max_preemption_protection_s": None}, False),
     ],
 )
 def test_preemption_churn_is_bounded_per_job(
@@ -338,6 +341,24 @@ def test_las_fair_serves_fair_shares_before_borrowers() -> None:
     assert "2D-LAS level 0 < 2" in result.preemptions[0].reason
     # a borrower never preempts an entitled job, whatever its LAS level
     result = run_pass(nodes, [pending("new", 4, "c")], busy, policy="las_fair", preemption=True)
+    assert preempted(result) == []
+
+
+def test_las_fair_moves_a_narrower_entitled_job_off_the_node_a_wide_one_needs() -> None:
+    nodes = [node("n", 8), node("s", 1)]
+    # the fill puts b's 1-GPU job on the 1-GPU node and a's 8-GPU job on n: both entitled,
+    # but b's job runs on n, so a's job could only wait for a node that never empties
+    small = running("small", [("n", 0, 1.0)], 1, "b", started_ago_s=1800)  # LAS level 0
+    result = run_pass(nodes, [pending("wide", 8, "a")], [small], policy="las_fair", preemption=True)
+    assert preempted(result) == ["small"]
+    assert started(result) == ["wide"]
+    assert "needs 8 GPUs of one node" in result.preemptions[0].reason
+
+
+def test_las_fair_never_moves_a_job_of_the_same_company_for_width() -> None:
+    nodes = [node("n", 8), node("s", 1)]
+    small = running("small", [("n", 0, 1.0)], 1, "a", started_ago_s=1800)
+    result = run_pass(nodes, [pending("wide", 8, "a")], [small], policy="las_fair", preemption=True)
     assert preempted(result) == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -274,3 +275,50 @@ def test_las_fair_sweep_orders_like_its_per_job_keys(snap: SchedulingSnapshot) -
         state = PassState(snap, QuotaLedger(snap, node_type))
         orders.append([j.job_id for j in policy.order(list(snap.pending), state)])
     assert orders[0] == orders[1]
+
+
+@st.composite
+def fill_inputs(draw: st.DrawFn) -> tuple[list[GpuNode], list[PendingJob], dict[str, float]]:
+    nodes = [
+        GpuNode(f"n{i}", draw(st.sampled_from(TYPES)), draw(st.sampled_from((1, 2, 4, 8))))
+        for i in range(draw(st.integers(1, 5)))
+    ]
+    type_choices = ((), ("A100",), ("L40S",), ("A100", "L40S"), ("L40S", "A100"))
+    jobs = [
+        PendingJob(
+            job_id=f"j{i}",
+            company_id=draw(st.sampled_from(COMPANIES)),
+            num_gpus=draw(st.sampled_from(SIZES)),
+            time_limit_s=draw(st.sampled_from((600.0, 3600.0))),
+            submit_time_s=float(i),
+            gpu_types=draw(st.sampled_from(type_choices)),
+        )
+        for i in range(draw(st.integers(0, 25)))
+    ]
+    weights = {c: draw(st.sampled_from((0.1, 0.3, 1.0))) for c in COMPANIES}
+    return nodes, jobs, weights
+
+
+@settings(max_examples=200, deadline=None)
+@given(fill_inputs())
+def test_the_policy_and_the_fairness_metric_fill_alike(
+    case: tuple[list[GpuNode], list[PendingJob], dict[str, float]],
+) -> None:
+    """las_fair's entitlement and the benchmark's jain_fairness use the same definition of a
+    company's fair share (two implementations: the metric must not drift from the policy)."""
+    from scheduler.bench.metrics import FairnessAccumulator
+    from scheduler.core.entitlement import entitled_jobs
+
+    nodes, jobs, weights = case
+    entitled = entitled_jobs(nodes, [], jobs, weights.__getitem__)
+    by_company: dict[str, float] = defaultdict(float)
+    for job in jobs:
+        if job.job_id in entitled:
+            by_company[job.company_id] += job.num_gpus
+    demand: dict[tuple[str, tuple[str, ...], float], int] = defaultdict(int)
+    for job in jobs:
+        demand[job.company_id, job.gpu_types, job.num_gpus] += 1
+    metric = FairnessAccumulator([(n.gpu_type, n.gpu_count) for n in nodes], weights)
+    shares = metric.fair_shares(demand)
+    for company in COMPANIES:
+        assert shares.get(company, 0.0) == pytest.approx(by_company.get(company, 0.0))

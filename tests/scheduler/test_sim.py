@@ -85,6 +85,20 @@ def test_preemption_loses_progress_since_the_last_checkpoint() -> None:
     assert long_job.finish_s == pytest.approx(4100 + 10_000 - 3000)
 
 
+def test_a_job_blocked_only_by_a_victims_minimum_run_time_starts_when_it_ends() -> None:
+    # no arrival or completion happens at 600 s; the service passes every few seconds, so
+    # the replay must pass when the long job's protection ends, not when it finishes
+    jobs = [_job("long", 0, 10_000, 1, "a"), _job("short", 100, 100, 1, "b")]
+    settings = PolicySettings(
+        "las", backfill=False, min_runtime_s=600, starvation_after_s=None,
+        las_thresholds_gpu_s=(300.0,),
+    )  # fmt: skip
+    config = SimConfig(settings, {"a": 1e9, "b": 1e9})
+    result = simulate(jobs, parse_cluster("1x1:A100"), config)
+    assert result.records["short"].first_start_s == pytest.approx(600)
+    assert result.preemptions == 1
+
+
 def test_tight_grants_are_never_overdrawn() -> None:
     jobs = [_job(f"j{i}", 100 * i, 3000 + 500 * i, 1 + i % 2, f"t{i % 3}") for i in range(30)]
     default = next(p for p in BENCH_POLICIES if p.name == DEFAULT_POLICY)
