@@ -26,6 +26,7 @@ from scheduler.core.model import (
     RunningJob,
     SchedulingSnapshot,
 )
+from scheduler.core.protection import protected_until_s
 from scheduler.sim.trace import TraceJob
 
 # (t0, t1, allocated GPUs per tenant, unfinished (waiting + running) jobs counted per shape
@@ -221,12 +222,7 @@ class _Simulation:
         s = self.cfg.settings
         if not (s.preemption or s.quota_reclaim) or s.min_runtime_s <= 0:
             return math.inf
-        cap = s.max_preemptions_per_job
-        ends = [
-            run.start_time_s + s.min_runtime_s * s.preemption_backoff**run.preemption_count
-            for run in self.executor.running.values()
-            if run.preemptible and (cap is None or run.preemption_count < cap)
-        ]
+        ends = [protected_until_s(run, s) for run in self.executor.running.values()]
         return min((t for t in ends if t > self.now), default=math.inf)
 
     def run(self, observer: IntervalObserver | None) -> SimResult:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 
-from scheduler.core import CompanyQuota, WaitReason
+from scheduler.core import CompanyQuota, PolicySettings, WaitReason
+from scheduler.core.protection import protected_until_s
 from tests.scheduler.builders import (
     NOW,
     node,
@@ -187,6 +189,25 @@ def test_preemption_churn_is_bounded_per_job(
     opts = {"preemption": True, "min_runtime_s": 600.0, "preemption_backoff": 1.0, **settings}
     result = run_pass(ONE_NODE, [pending("fresh", 4)], [victim], policy="las", **opts)
     assert bool(result.preemptions) is expect_preempted
+
+
+@pytest.mark.parametrize(
+    ("count", "settings", "protected_s"),
+    [
+        (0, {}, 600.0),
+        (2, {"preemption_backoff": 2.0}, 2400.0),
+        (20, {"preemption_backoff": 1.25, "max_preemption_protection_s": 3600.0}, 3600.0),
+        (20, {"preemption_backoff": 1.25, "max_preemption_protection_s": 60.0}, 600.0),
+        (3, {"max_preemptions_per_job": 3}, math.inf),
+    ],
+)
+def test_protection_ends_after_the_minimum_run_time_and_its_back_off(
+    count: int, settings: dict, protected_s: float
+) -> None:
+    job = dataclasses.replace(running("j", "n", 1, started_ago_s=0.0), preemption_count=count)
+    opts = {"min_runtime_s": 600.0, "preemption_backoff": 1.0, **settings}
+    until = protected_until_s(job, PolicySettings(**opts))  # type: ignore[arg-type]
+    assert until - job.start_time_s == pytest.approx(protected_s)
 
 
 def test_fair_share_preempts_toward_equal_shares() -> None:

@@ -1,0 +1,28 @@
+"""How long a running job is protected from preemption (churn bound; docs/scheduler.md)."""
+
+from __future__ import annotations
+
+import math
+
+from scheduler.core.model import PolicySettings, RunningJob
+
+
+def protected_until_s(job: RunningJob, settings: PolicySettings) -> float:
+    """When ``job`` may first be preempted: ``inf`` if never.
+
+    ``min_runtime_s`` after its start, times ``preemption_backoff`` per earlier preemption,
+    at most ``max_preemption_protection_s`` (never below ``min_runtime_s``); never once it
+    has been preempted ``max_preemptions_per_job`` times or if it is not preemptible.
+    """
+    if not job.preemptible:
+        return math.inf
+    cap = settings.max_preemptions_per_job
+    if cap is not None and job.preemption_count >= cap:
+        return math.inf
+    protection = settings.min_runtime_s
+    if job.preemption_count:
+        protection *= settings.preemption_backoff**job.preemption_count
+        longest = settings.max_preemption_protection_s
+        if longest is not None:
+            protection = min(protection, max(longest, settings.min_runtime_s))
+    return job.start_time_s + protection
