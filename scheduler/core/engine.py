@@ -79,7 +79,8 @@ class _Pass:
         self._victims_on_node: dict[int, list[RunningJob]] | None = None
         self._preempt_failed: set[tuple[object, ...]] = set()
         # (GPU types, GPUs, multi-node) -> [schedulable types, shape, capacity epoch at which
-        # the shape was seen not to fit on free devices, ... on available devices]
+        # the shape was seen not to fit on free devices, ... on available devices, capacity
+        # generation of the next entry, whether the shape fits on free devices then]
         self._job_info: dict[tuple[tuple[str, ...], float, bool], list[Any]] = {}
 
     # -- helpers -------------------------------------------------------------------
@@ -183,9 +184,9 @@ class _Pass:
         never: dict[tuple[tuple[str, ...], float, bool], str | None] = {}
         for job in self.snap.pending:
             key = (job.gpu_types, job.num_gpus, job.allow_multi_node)
-            if key not in never:
-                never[key] = self.cap.never_fits(job)
-            reason = never[key]
+            reason = never.get(key, "?")
+            if reason == "?":
+                reason = never[key] = self.cap.never_fits(job)
             if reason:
                 rejected.append(RejectDecision(job.job_id, reason))
             else:
@@ -195,40 +196,42 @@ class _Pass:
         waits, budget_left, job_info = self.waits, self.budget.left, self._job_info
         limited, fits_free, cap = self.quota.limited, self.cap.fits_free, self.cap
         now, capacity, behind = self.now, WaitReason.CAPACITY, WaitReason.BEHIND_RESERVATION
+        budget, budget_check = WaitReason.BUDGET, self.budget.check
         # the fast path's conditions, re-read after every try_job (only it changes them)
         fast = self.use_fast_path and not self.may_preempt and not self.reserving
-        min_shadow, epoch = self.min_shadow, cap.fail_epoch
+        min_shadow, epoch, generation = self.min_shadow, cap.fail_epoch, cap.generation
         for job in self.order(candidates):
             if blocker is not None:
                 waits.append((job, WaitReason.HEAD_OF_LINE, blocker.job_id, ()))
                 continue
-            # Fast path, the common case deep in a long queue: the budget fits, no borrowing
-            # limit, the shape is known not to fit (capacity only shrinks within a pass until
-            # a preemption), and no preemption search or reservation is left to try. Decides
-            # exactly as try_job (a property test checks it).
+            left = budget_left.get(job.company_id)
+            if left is None or job.num_gpus * job.time_limit_s > left + 1e-9:
+                waits.append((job, budget, budget_check(job) or "", ()))  # as try_job
+                continue
+            # Fast path, the common case deep in a long queue: no borrowing limit, the shape
+            # is known not to fit (capacity only shrinks within a pass until a preemption),
+            # and no preemption search or reservation is left to try. Decides exactly as
+            # try_job (a property test checks it).
             if fast:
-                left = budget_left.get(job.company_id)
-                if left is not None and job.num_gpus * job.time_limit_s <= left + 1e-9:
-                    info = job_info.get((job.gpu_types, job.num_gpus, job.allow_multi_node))
-                    if info is not None and info[0] and job.company_id not in limited:
-                        if now + job.time_limit_s <= min_shadow:
-                            if info[2] == epoch:
-                                waits.append((job, capacity, "", info[0]))
-                                if hol:
-                                    blocker = job
-                                continue
-                        elif info[3] == epoch:
-                            if fits_free(info[1], info[0]):
-                                waits.append((job, behind, "", info[0]))
-                            else:
-                                waits.append((job, capacity, "", info[0]))
+                info = job_info.get((job.gpu_types, job.num_gpus, job.allow_multi_node))
+                if info is not None and info[0] and job.company_id not in limited:
+                    if now + job.time_limit_s <= min_shadow:
+                        if info[2] == epoch:
+                            waits.append((job, capacity, "", info[0]))
                             if hol:
                                 blocker = job
                             continue
+                    elif info[3] == epoch:
+                        if info[4] != generation:  # fits_free, remembered per capacity state
+                            info[4], info[5] = generation, fits_free(info[1], info[0])
+                        waits.append((job, behind if info[5] else capacity, "", info[0]))
+                        if hol:
+                            blocker = job
+                        continue
             if self.try_job(job) is False and hol:
                 blocker = job
             fast = self.use_fast_path and not self.may_preempt and not self.reserving
-            min_shadow, epoch = self.min_shadow, cap.fail_epoch
+            min_shadow, epoch, generation = self.min_shadow, cap.fail_epoch, cap.generation
         return SchedulingResult(
             starts=tuple(self.starts),
             preemptions=tuple(self.preemptions),
@@ -248,7 +251,7 @@ class _Pass:
         if info is None:
             types = self.cap.schedulable_types(self.cap.allowed_types(job))
             info = self._job_info[key] = [
-                types, JobShape.of(job.num_gpus, job.allow_multi_node), -1, -1,
+                types, JobShape.of(job.num_gpus, job.allow_multi_node), -1, -1, -1, False,
             ]  # fmt: skip
         types, shape = info[0], info[1]
         if not types:

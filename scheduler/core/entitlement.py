@@ -27,7 +27,7 @@ import heapq
 import math
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from scheduler.core.model import GpuNode, PendingJob, RunningJob
@@ -63,11 +63,9 @@ def entitled_jobs(
             continue
         pools.setdefault(node.gpu_type, _Pool()).add_node(node.gpu_count)
     all_types = tuple(sorted(pools))
-    # types asked -> (usable types, (type, pool) of each)
-    usable_of: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[tuple[str, _Pool], ...]]] = {}
     # (company, gpus, types) -> (running ids, pending jobs); pending sorted only when reached
     groups: dict[tuple[str, float, tuple[str, ...]], tuple[list[str], list[PendingJob]]] = {}
-    for r in sorted(running, key=lambda r: (r.start_time_s, r.job_id)):
+    for r in sorted(running, key=_running_order):
         key = (r.company_id, r.num_gpus, r.gpu_types)
         group = groups.get(key)
         if group is None:
@@ -81,67 +79,71 @@ def entitled_jobs(
             group = groups[pkey] = ([], [])
         group[1].append(p)
 
-    # per company, shapes smallest first, each a list: [GPUs, number of usable types, types,
-    # (type, pool) usable, running ids (last = oldest), pending jobs (sorted, last = first,
-    # once the fill reaches them), shape id, sorted?, milli-GPUs of a fraction (0 for whole
-    # GPUs), whole devices]
-    shapes: dict[str, list[list[Any]]] = {}
+    # every (GPUs, types asked) that some node can hold, resolved once: (rank in the order
+    # smallest first — GPUs, number of usable types, types —, (type, pool) usable, shape id,
+    # milli-GPUs of a fraction (0 for whole GPUs), whole devices)
+    found: dict[tuple[float, tuple[str, ...]], tuple[tuple[str, ...], tuple[Any, ...]]] = {}
+    for gpus, types in {(gpus, types) for _, gpus, types in groups}:
+        names = tuple(sorted({t for t in types if t in pools})) if types else all_types
+        if names and gpus > 0:
+            found[(gpus, types)] = (names, tuple((t, pools[t]) for t in names))
+    ranked = sorted(found, key=lambda k: (k[0], len(found[k][0]), k[1]))
     shape_ids: dict[tuple[float, tuple[str, ...]], int] = {}  # (GPUs, usable types) -> id
-    sizes: dict[float, tuple[int, int]] = {}  # GPUs -> (milli-GPUs of a fraction, devices)
+    kinds: dict[tuple[float, tuple[str, ...]], tuple[Any, ...]] = {}
+    for rank, (gpus, types) in enumerate(ranked):
+        names, allowed = found[(gpus, types)]
+        need = max(1, round(gpus * MILLI)) if gpus < 1 else 0
+        shape_id = shape_ids.setdefault((gpus, names), len(shape_ids))
+        devices = 1 if need else math.ceil(gpus - 1e-9)
+        kinds[(gpus, types)] = (rank, allowed, shape_id, need, devices)
+
+    # per company (by index in id order), shapes smallest first, each a list: [rank, GPUs,
+    # (type, pool) usable, running ids (last = oldest), pending jobs (sorted, last = first,
+    # once the fill reaches them), shape id, sorted?, milli-GPUs of a fraction, devices]
+    names_of = sorted({company for company, _, _ in groups})
+    index_of = {c: i for i, c in enumerate(names_of)}
+    shapes: list[list[list[Any]]] = [[] for _ in names_of]
     for (company, gpus, types), (run_ids, waiting) in groups.items():
-        found_types = usable_of.get(types)
-        if found_types is None:
-            names = tuple(sorted({t for t in types if t in pools})) if types else all_types
-            found_types = usable_of[types] = (names, tuple((t, pools[t]) for t in names))
-        names, allowed = found_types
-        if allowed and gpus > 0:
+        kind = kinds.get((gpus, types))
+        if kind is not None:
             run_ids.reverse()
-            size = sizes.get(gpus)
-            if size is None:
-                need = max(1, round(gpus * MILLI)) if gpus < 1 else 0
-                size = sizes[gpus] = (need, 1 if need else math.ceil(gpus - 1e-9))
-            row = [
-                gpus, len(names), types, allowed, run_ids, waiting,
-                shape_ids.setdefault((gpus, names), len(shape_ids)), len(waiting) < 2, *size,
-            ]  # fmt: skip
-            rows = shapes.get(company)
-            if rows is None:
-                shapes[company] = [row]
-            else:
-                rows.append(row)
-    for rows in shapes.values():
-        rows.sort()  # by (GPUs, usable types, types): unique within a company
+            rank, allowed, shape_id, need, devices = kind
+            shapes[index_of[company]].append(
+                [rank, gpus, allowed, run_ids, waiting, shape_id, len(waiting) < 2, need, devices]
+            )
+    for rows in shapes:
+        rows.sort(key=_first)  # ranks are unique within a company
     entitled: list[str] = []
     add = entitled.append
-    weights = {c: max(weight(c), 1e-12) for c in shapes}
-    heap = [(0.0, parts[0][0] / weights[c], c) for c, parts in shapes.items()]
+    weights = [max(weight(c), 1e-12) for c in names_of]
+    heap = [(0.0, rows[0][1] / weights[c], c) for c, rows in enumerate(shapes) if rows]
     heapq.heapify(heap)
     pop, pushpop = heapq.heappop, heapq.heappushpop
-    share_of: dict[str, float] = {}
+    share_of = [0.0] * len(names_of)
     full: set[int] = set()  # shape ids that no longer fit
-    turn: str | None = pop(heap)[2] if heap else None  # the company whose turn it is
+    turn: int | None = pop(heap)[2] if heap else None  # the company (index) whose turn it is
     while turn is not None:
-        company = turn
-        parts = shapes[company]
-        w = weights[company]
-        share_gpus = share_of.get(company, 0.0)
+        c = turn
+        parts = shapes[c]
+        w = weights[c]
+        share_gpus = share_of[c]
         back = None  # (level, level after the next job, company) when others are lower now
         while parts:
             part = parts[0]
-            gpus = part[0]
-            if part[6] in full or not (
-                _place_fraction(part[3], part[8]) if part[8] else _place_whole(part[3], part[9])
+            gpus = part[1]
+            if part[5] in full or not (
+                _place_fraction(part[2], part[7]) if part[7] else _place_whole(part[2], part[8])
             ):
-                full.add(part[6])  # capacity only shrinks: this shape never fits again
+                full.add(part[5])  # capacity only shrinks: this shape never fits again
                 del parts[0]
                 continue
-            run_ids, waiting = part[4], part[5]
+            run_ids, waiting = part[3], part[4]
             if run_ids:
                 add(run_ids.pop())
             else:
-                if not part[7]:  # sort the group when the fill first reaches it
+                if not part[6]:  # sort the group when the fill first reaches it
                     waiting.sort(key=_pending_order, reverse=True)
-                    part[7] = True
+                    part[6] = True
                 add(waiting.pop().job_id)
             share_gpus += gpus
             if not run_ids and not waiting:
@@ -151,18 +153,20 @@ def entitled_jobs(
             level = share_gpus / w
             if heap:
                 top = heap[0]
-                if top[0] < level or (
-                    top[0] == level and top[1:] < ((share_gpus + parts[0][0]) / w, company)
-                ):
-                    back = (level, (share_gpus + parts[0][0]) / w, company)
-                    break
-        share_of[company] = share_gpus
+                if top[0] <= level:  # (top[0], top[1], top[2]) < (level, after, company)?
+                    after = (share_gpus + parts[0][1]) / w
+                    if top[0] < level or top[1] < after or (top[1] == after and top[2] < c):
+                        back = (level, after, c)
+                        break
+        share_of[c] = share_gpus
         # back on the heap and the lowest off it, in one heap operation
         turn = pushpop(heap, back)[2] if back is not None else pop(heap)[2] if heap else None
     return frozenset(entitled)
 
 
 _pending_order = attrgetter("time_limit_s", "submit_time_s", "job_id")
+_running_order = attrgetter("start_time_s", "job_id")
+_first = itemgetter(0)
 
 
 def _place_fraction(pools: tuple[tuple[str, _Pool], ...], need: int) -> bool:

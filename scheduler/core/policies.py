@@ -37,7 +37,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, islice
 from operator import attrgetter
 from typing import Protocol
 
@@ -268,16 +268,17 @@ class FairSharePolicy:
             _, company = heapq.heappop(heap)
             queue = queues[company]
             i = heads[company]
+            seen = ledger.version
             # keep serving this company while it still has the lowest (score, id): same order
             # as re-pushing it after every job, without the heap traffic
-            while True:
-                seen = ledger.version
-                yield queue[i]
+            for job in islice(queue, i, None):
+                yield job
                 i += 1
-                if i == len(queue):
-                    break
                 if ledger.version == seen:
                     continue  # nothing started or stopped: scores unchanged, still the lowest
+                seen = ledger.version
+                if i == len(queue):
+                    break
                 key = (score(company), company)
                 if heap and heap[0] < key:
                     heapq.heappush(heap, key)
