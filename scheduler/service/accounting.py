@@ -8,7 +8,8 @@ be overdrawn in between.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Set
+from datetime import UTC, datetime
 
 from sqlmodel import Session
 
@@ -18,6 +19,7 @@ from hub_api.grants import ledger
 from hub_api.jobs.events import transition
 from hub_api.jobs.models import Job, JobEventKind, JobStatus
 from hub_api.tracking.job_runs import tracking_of
+from scheduler.executors.launch import RunState, RunStatus
 
 
 def run_gpu_seconds(job: Job, end: datetime) -> float:
@@ -89,3 +91,66 @@ def requeue(session: Session, *, job: Job, now: datetime, kind: JobEventKind, re
         status=JobStatus.queued,
         at=now,
     )
+
+
+def from_epoch(seconds: float | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds else None
+
+
+def mark_running(session: Session, *, job: Job, status: RunStatus, now: datetime) -> None:
+    """The cluster runs a decided start: record when it really started."""
+    job.started_at = from_epoch(status.start_time_s) or now
+    transition(
+        session,
+        job=job,
+        kind=JobEventKind.running,
+        reason=f"running on {job.node_id}",
+        status=JobStatus.running,
+    )
+
+
+def record_end(
+    session: Session, *, job: Job, status: RunStatus, now: datetime, alive: Set[str]
+) -> None:
+    """A run the cluster reports ended: succeeded, failed, stopped outside the hub — or, when
+    a preemptible job failed because its node is gone (``alive`` = nodes listed now), lost and
+    queued again."""
+    start = from_epoch(status.start_time_s) or job.started_at or now
+    end = from_epoch(status.end_time_s) or now
+    job.started_at = start
+    job.exit_code = status.exit_code
+    if status.state == RunState.SUCCEEDED:
+        finish(
+            session,
+            job=job,
+            end=end,
+            status=JobStatus.succeeded,
+            kind=JobEventKind.succeeded,
+            reason="exited with code 0",
+        )
+    elif status.state == RunState.FAILED and job.node_id not in alive and job.preemptible:
+        requeue(
+            session,
+            job=job,
+            now=end,
+            kind=JobEventKind.lost,
+            reason=f"node {job.node_id} was lost under the job",
+        )
+    elif status.state == RunState.FAILED:
+        finish(
+            session,
+            job=job,
+            end=end,
+            status=JobStatus.failed,
+            kind=JobEventKind.failed,
+            reason=(status.message or "failed")[:480],
+        )
+    else:
+        finish(
+            session,
+            job=job,
+            end=end,
+            status=JobStatus.cancelled,
+            kind=JobEventKind.cancelled,
+            reason="stopped outside the hub",
+        )

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import structlog
@@ -44,7 +44,6 @@ from scheduler.executors.launch import (
     JobExecutor,
     JobLaunch,
     RunState,
-    RunStatus,
 )
 from scheduler.service import accounting
 from scheduler.service.snapshot import build_snapshot
@@ -66,10 +65,6 @@ class PassReport:
     waiting: int = 0
     duration_s: float = 0.0
     result: SchedulingResult | None = None
-
-
-def _from_epoch(seconds: float | None) -> datetime | None:
-    return datetime.fromtimestamp(seconds, UTC) if seconds else None
 
 
 class SchedulerService:
@@ -152,7 +147,7 @@ class SchedulerService:
                     reason=f"node {job.node_id} left the cluster under the job",
                 )
             elif status.state == RunState.RUNNING and job.status == JobStatus.starting:
-                self._mark_running(session, job, status, now)
+                accounting.mark_running(session, job=job, status=status, now=now)
             elif status.state == RunState.PENDING and job.status == JobStatus.starting:
                 decided = as_utc(job.started_at or now)
                 if (now - decided).total_seconds() > START_TIMEOUT_S:
@@ -165,7 +160,7 @@ class SchedulerService:
                         reason=f"did not start within {START_TIMEOUT_S:.0f} s on {job.node_id}",
                     )
             elif status.state.is_terminal:
-                self._finished_run(session, job, status, now, alive)
+                accounting.record_end(session, job=job, status=status, now=now, alive=alive)
                 report.finished.append(job.id or 0)
             session.commit()
 
@@ -180,13 +175,6 @@ class SchedulerService:
             if (now - since).total_seconds() >= NODE_LOST_GRACE_S
         }
 
-    def _mark_running(self, session: Session, job: Job, status: RunStatus, now: datetime) -> None:
-        job.started_at = _from_epoch(status.start_time_s) or now
-        reason = f"running on {job.node_id}"
-        transition(
-            session, job=job, kind=JobEventKind.running, reason=reason, status=JobStatus.running
-        )
-
     def _missing_run(self, session: Session, job: Job, now: datetime, alive: set[str]) -> None:
         if job.status == JobStatus.starting and job.node_id in alive:
             log.info("resubmitting_decided_start", job_id=job.id, submission=job.submission_id)
@@ -199,50 +187,6 @@ class SchedulerService:
             kind=JobEventKind.lost,
             reason="the cluster lost the run (head restart or node loss)",
         )
-
-    def _finished_run(
-        self, session: Session, job: Job, status: RunStatus, now: datetime, alive: set[str]
-    ) -> None:
-        start = _from_epoch(status.start_time_s) or job.started_at or now
-        end = _from_epoch(status.end_time_s) or now
-        job.started_at = start
-        job.exit_code = status.exit_code
-        if status.state == RunState.SUCCEEDED:
-            accounting.finish(
-                session,
-                job=job,
-                end=end,
-                status=JobStatus.succeeded,
-                kind=JobEventKind.succeeded,
-                reason="exited with code 0",
-            )
-        elif status.state == RunState.FAILED and job.node_id not in alive and job.preemptible:
-            accounting.requeue(
-                session,
-                job=job,
-                now=end,
-                kind=JobEventKind.lost,
-                reason=f"node {job.node_id} was lost under the job",
-            )
-        elif status.state == RunState.FAILED:
-            reason = (status.message or "failed")[:480]
-            accounting.finish(
-                session,
-                job=job,
-                end=end,
-                status=JobStatus.failed,
-                kind=JobEventKind.failed,
-                reason=reason,
-            )
-        else:
-            accounting.finish(
-                session,
-                job=job,
-                end=end,
-                status=JobStatus.cancelled,
-                kind=JobEventKind.cancelled,
-                reason="stopped outside the hub",
-            )
 
     def _enforce_limits_and_cancels(
         self, session: Session, now: datetime, report: PassReport
@@ -329,7 +273,7 @@ class SchedulerService:
             job = session.get(Job, int(wait.job_id))
             if job is None or job.status != JobStatus.queued:
                 continue
-            estimated = _from_epoch(wait.estimated_start_s)
+            estimated = accounting.from_epoch(wait.estimated_start_s)
             if (job.queue_position, job.wait_code, job.wait_reason) != (
                 wait.queue_position,
                 wait.code.value,
@@ -395,7 +339,7 @@ class SchedulerService:
             for job in starting:
                 status = statuses.get(job.submission_id)
                 if status is not None and status.state == RunState.RUNNING:
-                    self._mark_running(session, job, status, self.clock())
+                    accounting.mark_running(session, job=job, status=status, now=self.clock())
             session.commit()
 
     def has_starting_jobs(self) -> bool:
