@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import chain
 from typing import Any
 
@@ -43,8 +43,8 @@ from scheduler.core.model import (
     WaitReason,
 )
 from scheduler.core.placement import ClusterCapacity, JobShape
-from scheduler.core.policies import PassState, displaces_for_width, get_policy
-from scheduler.core.preemption import plan_preemption
+from scheduler.core.policies import PassState, get_policy
+from scheduler.core.preemption import plan_preemption, rank_reason
 from scheduler.core.waits import Wait, wait_decisions
 
 
@@ -80,7 +80,8 @@ class _Pass:
         self._preempt_failed: set[tuple[object, ...]] = set()
         # (GPU types, GPUs, multi-node) -> [schedulable types, shape, capacity epoch at which
         # the shape was seen not to fit on free devices, ... on available devices, capacity
-        # generation of the next entry, whether the shape fits on free devices then]
+        # generation of the next entry, whether the shape fits on free devices then, why the
+        # shape never fits this inventory (then the job is rejected) or None]
         self._job_info: dict[tuple[tuple[str, ...], float, bool], list[Any]] = {}
 
     # -- helpers -------------------------------------------------------------------
@@ -112,7 +113,7 @@ class _Pass:
             self._victims_on_node = table
         return self._victims_on_node
 
-    def order(self, candidates: list[PendingJob]) -> Iterator[PendingJob]:
+    def order(self, candidates: Sequence[PendingJob]) -> Iterator[PendingJob]:
         limit = self.s.starvation_after_s
         if limit is None or not self.policy.global_aging:
             return self.policy.order(candidates, self.state)
@@ -180,17 +181,6 @@ class _Pass:
     # -- the pass ------------------------------------------------------------------
     def run(self) -> SchedulingResult:
         rejected: list[RejectDecision] = []
-        candidates: list[PendingJob] = []
-        never: dict[tuple[tuple[str, ...], float, bool], str | None] = {}
-        for job in self.snap.pending:
-            key = (job.gpu_types, job.num_gpus, job.allow_multi_node)
-            reason = never.get(key, "?")
-            if reason == "?":
-                reason = never[key] = self.cap.never_fits(job)
-            if reason:
-                rejected.append(RejectDecision(job.job_id, reason))
-            else:
-                candidates.append(job)
         blocker: PendingJob | None = None
         hol = self.s.head_of_line_blocking
         waits, budget_left, job_info = self.waits, self.budget.left, self._job_info
@@ -200,7 +190,15 @@ class _Pass:
         # the fast path's conditions, re-read after every try_job (only it changes them)
         fast = self.use_fast_path and not self.may_preempt and not self.reserving
         min_shadow, epoch, generation = self.min_shadow, cap.fail_epoch, cap.generation
-        for job in self.order(candidates):
+        # every pending job goes through the order: rejecting one as it comes (it changes no
+        # ledger) leaves the others' order as if it had been left out beforehand
+        for job in self.order(self.snap.pending):
+            info = job_info.get((job.gpu_types, job.num_gpus, job.allow_multi_node))
+            if info is None:
+                info = self.shape_info(job)
+            if info[6]:
+                rejected.append(RejectDecision(job.job_id, info[6]))
+                continue
             if blocker is not None:
                 waits.append((job, WaitReason.HEAD_OF_LINE, blocker.job_id, ()))
                 continue
@@ -212,22 +210,20 @@ class _Pass:
             # is known not to fit (capacity only shrinks within a pass until a preemption),
             # and no preemption search or reservation is left to try. Decides exactly as
             # try_job (a property test checks it).
-            if fast:
-                info = job_info.get((job.gpu_types, job.num_gpus, job.allow_multi_node))
-                if info is not None and info[0] and job.company_id not in limited:
-                    if now + job.time_limit_s <= min_shadow:
-                        if info[2] == epoch:
-                            waits.append((job, capacity, "", info[0]))
-                            if hol:
-                                blocker = job
-                            continue
-                    elif info[3] == epoch:
-                        if info[4] != generation:  # fits_free, remembered per capacity state
-                            info[4], info[5] = generation, fits_free(info[1], info[0])
-                        waits.append((job, behind if info[5] else capacity, "", info[0]))
+            if fast and info[0] and job.company_id not in limited:
+                if now + job.time_limit_s <= min_shadow:
+                    if info[2] == epoch:
+                        waits.append((job, capacity, "", info[0]))
                         if hol:
                             blocker = job
                         continue
+                elif info[3] == epoch:
+                    if info[4] != generation:  # fits_free, remembered per capacity state
+                        info[4], info[5] = generation, fits_free(info[1], info[0])
+                    waits.append((job, behind if info[5] else capacity, "", info[0]))
+                    if hol:
+                        blocker = job
+                    continue
             if self.try_job(job) is False and hol:
                 blocker = job
             fast = self.use_fast_path and not self.may_preempt and not self.reserving
@@ -240,6 +236,20 @@ class _Pass:
             policy=self.s.policy,
         )
 
+    def shape_info(self, job: PendingJob) -> list[Any]:
+        """``_job_info`` of the job's GPU types, GPUs and multi-node flag (computed once)."""
+        key = (job.gpu_types, job.num_gpus, job.allow_multi_node)
+        never = self.cap.never_fits(job)
+        info: list[Any]
+        if never:
+            info = [(), None, -1, -1, -1, False, never]
+        else:
+            types = self.cap.schedulable_types(self.cap.allowed_types(job))
+            shape = JobShape.of(job.num_gpus, job.allow_multi_node)
+            info = [types, shape, -1, -1, -1, False, None]
+        self._job_info[key] = info
+        return info
+
     def try_job(self, job: PendingJob) -> bool | None:
         """Start the job if possible. False: blocked by capacity; None: other reason."""
         left = self.budget.left.get(job.company_id)
@@ -247,12 +257,7 @@ class _Pass:
             self.waits.append((job, WaitReason.BUDGET, self.budget.check(job) or "", ()))
             return None
         key = (job.gpu_types, job.num_gpus, job.allow_multi_node)
-        info = self._job_info.get(key)
-        if info is None:
-            types = self.cap.schedulable_types(self.cap.allowed_types(job))
-            info = self._job_info[key] = [
-                types, JobShape.of(job.num_gpus, job.allow_multi_node), -1, -1, -1, False,
-            ]  # fmt: skip
+        info = self._job_info.get(key) or self.shape_info(job)
         types, shape = info[0], info[1]
         if not types:
             self.waits.append((job, WaitReason.DRAINING, "", self.cap.allowed_types(job)))
@@ -333,7 +338,11 @@ class _Pass:
             waited = (self.now - job.submit_time_s) / 3600.0
             why = f"preempted by {job.job_id}, which has waited {waited:.1f} h (starvation guard)"
         elif self.s.preemption and self.policy.outranks(job, victim, self.state):
-            why = f"preempted by {job.job_id}: {self.rank_reason(job, victim)}"
+            entitled = self.state.entitled if self.uses_entitlement else None
+            reason = rank_reason(
+                self.policy.name, entitled, self.state.las_level, job, victim, self.now
+            )
+            why = f"preempted by {job.job_id}: {reason}"
         else:
             why = (
                 f"preempted by {job.job_id}: company {job.company_id} reclaims its guaranteed "
@@ -345,33 +354,6 @@ class _Pass:
         del self.running[victim.job_id]
         self._preempt_failed.clear()
         self.preemptions.append(PreemptDecision(victim.job_id, job.job_id, why))
-
-    def rank_reason(self, job: PendingJob, victim: RunningJob) -> str:
-        """Why the policy ranks ``job`` above ``victim``, in words."""
-        level = self.state.las_level
-        mine, theirs = level(job.attained_gpu_seconds), level(victim.attained_at(self.now))
-        name = self.policy.name
-        if self.uses_entitlement and self.entitled(job.job_id) != self.entitled(victim.job_id):
-            return (
-                f"fair share: it is within company {job.company_id}'s fair share of the "
-                f"GPUs, {victim.job_id} runs beyond company {victim.company_id}'s"
-            )
-        if self.uses_entitlement and displaces_for_width(job, victim, self.state.entitled):
-            return (
-                f"fair share on one node: it needs {job.num_gpus:g} GPUs of one node within "
-                f"company {job.company_id}'s fair share; {victim.job_id} ({victim.num_gpus:g} "
-                f"GPU) fits elsewhere within company {victim.company_id}'s"
-            )
-        if name == "priority":
-            return f"higher priority class ({job.priority} > {victim.priority})"
-        if name in ("las", "las_fair") or (name == "fair_las" and mine < theirs):
-            return f"less attained GPU-time (2D-LAS level {mine} < {theirs})"
-        if name not in ("fair_share", "fair_las"):
-            return f"ranked higher by policy {name}"
-        return (
-            f"fair share: company {job.company_id} holds less of its share than "
-            f"company {victim.company_id}"
-        )
 
     def block(
         self, job: PendingJob, shape: JobShape, types: tuple[str, ...], use_free: bool

@@ -216,7 +216,8 @@ class FairSharePolicy:
     """Lowest-score company next; ``within`` orders one company's own jobs.
 
     ``within_attrs``: when ``within`` is a plain tuple of job attributes, their names (the
-    sort then uses ``operator.attrgetter``, the same order without a Python call per job).
+    queue is then sorted once per attribute, last first, with ``operator.attrgetter``: the
+    same order without a Python call or a key tuple per job).
     ``tiers``: groups the jobs by tier in one sweep (same result as ``tier`` per job).
     """
 
@@ -250,14 +251,17 @@ class FairSharePolicy:
         limit = state.snapshot.settings.starvation_after_s
         oldest = -math.inf if limit is None else state.now_s - limit
         within = self.within
-        plain = attrgetter(*self.within_attrs) if self.within_attrs else None
+        # one stable sort per attribute, last first: the order of the tuple key, with the
+        # sort's fast single-type comparisons instead of a tuple per job
+        plain = [attrgetter(a) for a in reversed(self.within_attrs)]
         score = state.company_score
         for company, queue in queues.items():
             if len(queue) > 1:
                 if company in aged:
                     queue.sort(key=lambda j: (j.submit_time_s > oldest, *within(j, state)))
-                elif plain is not None:
-                    queue.sort(key=plain)
+                elif plain:
+                    for by in plain:
+                        queue.sort(key=by)
                 else:
                     queue.sort(key=lambda j: within(j, state))
             heads[company] = 0

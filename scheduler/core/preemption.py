@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from scheduler.core.model import RunningJob
+from scheduler.core.model import PendingJob, RunningJob
 from scheduler.core.placement import UNIT, ClusterCapacity, JobShape, Slot, to_units
+from scheduler.core.policies import displaces_for_width
 
 Eligible = Callable[[RunningJob, str], bool]
 
@@ -89,3 +90,37 @@ def plan_preemption(
     if best is None:
         return None
     return best[1], best[2]
+
+
+def rank_reason(
+    name: str,
+    entitled: frozenset[str] | None,
+    level: Callable[[float], int],
+    job: PendingJob,
+    victim: RunningJob,
+    now_s: float,
+) -> str:
+    """Why policy ``name`` ranks ``job`` above ``victim``, in words (``entitled``: the
+    fair-share fill of a policy that uses it, else None)."""
+    mine, theirs = level(job.attained_gpu_seconds), level(victim.attained_at(now_s))
+    if entitled is not None and (job.job_id in entitled) != (victim.job_id in entitled):
+        return (
+            f"fair share: it is within company {job.company_id}'s fair share of the "
+            f"GPUs, {victim.job_id} runs beyond company {victim.company_id}'s"
+        )
+    if entitled is not None and displaces_for_width(job, victim, entitled):
+        return (
+            f"fair share on one node: it needs {job.num_gpus:g} GPUs of one node within "
+            f"company {job.company_id}'s fair share; {victim.job_id} ({victim.num_gpus:g} "
+            f"GPU) fits elsewhere within company {victim.company_id}'s"
+        )
+    if name == "priority":
+        return f"higher priority class ({job.priority} > {victim.priority})"
+    if name in ("las", "las_fair") or (name == "fair_las" and mine < theirs):
+        return f"less attained GPU-time (2D-LAS level {mine} < {theirs})"
+    if name not in ("fair_share", "fair_las"):
+        return f"ranked higher by policy {name}"
+    return (
+        f"fair share: company {job.company_id} holds less of its share than "
+        f"company {victim.company_id}"
+    )
