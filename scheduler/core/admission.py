@@ -15,6 +15,11 @@ def _gpu_h(gpu_seconds: float) -> str:
     return f"{gpu_seconds / 3600.0:.1f} GPU-h"
 
 
+@lru_cache(maxsize=4096)  # a company's many jobs that do not fit share a few such texts
+def _over_budget(need: float, left: float) -> str:
+    return f"company budget would be exceeded: needs {_gpu_h(need)}, {_gpu_h(max(0.0, left))} left"
+
+
 class BudgetLedger:
     """Remaining budget minus what running (and just started) jobs may use in total.
 
@@ -40,10 +45,7 @@ class BudgetLedger:
             return f"company {job.company_id} has no GPU-hour grant"
         need = self.need(job)
         if need > left + EPS:
-            return (
-                f"company budget would be exceeded: needs {_gpu_h(need)}, "
-                f"{_gpu_h(max(0.0, left))} left"
-            )
+            return _over_budget(need, left)
         return None
 
     def commit(self, job: PendingJob) -> None:

@@ -95,6 +95,7 @@ class ClusterCapacity:
         self._type_node_set: dict[tuple[str, ...], set[int] | None] = {}
         self._first_whole: dict[tuple[tuple[str, ...], bool], int] = {}
         self._largest: dict[tuple[tuple[str, ...], bool], float] = {}  # at _largest_at
+        self._largest_type: dict[tuple[str, bool], int] = {}  # per GPU type, likewise
         self._largest_at = 0
 
     # -- bookkeeping -------------------------------------------------------------------
@@ -134,6 +135,7 @@ class ClusterCapacity:
         self.fail_epoch += 1
         self._first_whole.clear()
         self._largest.clear()
+        self._largest_type.clear()
 
     def reserve(self, slots: Iterable[Slot]) -> None:
         self.generation += 1
@@ -342,19 +344,27 @@ class ClusterCapacity:
             return hit
         if self._largest_at != self.generation:
             self._largest.clear()
+            self._largest_type.clear()
             self._largest_at = self.generation
         self._largest[key] = found = self._largest_block(shape, types)
         return found
 
     def _largest_block(self, shape: JobShape, types: tuple[str, ...]) -> float:
-        best = 0
-        for t in types:
-            for i in self.by_type.get(t, ()):
-                if shape.whole == 0:
-                    best = max(best, max(self.free[i], default=0))
-                else:
-                    best = max(best, self.free[i].count(UNIT))
-        return best / UNIT if shape.whole == 0 else float(best)
+        fraction = shape.whole == 0
+        best = max(self._largest_of(t, fraction) for t in types) if types else 0
+        return best / UNIT if fraction else float(best)
+
+    def _largest_of(self, gpu_type: str, fraction: bool) -> int:
+        """Largest free share of a device (``fraction``) or free whole devices on one node, of
+        one GPU type (cached with ``largest_block``'s answers)."""
+        hit = self._largest_type.get((gpu_type, fraction))
+        if hit is None:
+            hit = 0
+            for i in self.by_type.get(gpu_type, ()):
+                row = self.free[i]
+                hit = max(hit, max(row, default=0) if fraction else row.count(UNIT))
+            self._largest_type[(gpu_type, fraction)] = hit
+        return hit
 
     def schedulable_types(self, types: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(t for t in types if self.by_type.get(t))
