@@ -80,8 +80,8 @@ class _Pass:
         self._preempt_failed: set[tuple[object, ...]] = set()
         # (GPU types, GPUs, multi-node) -> [schedulable types, shape, capacity epoch at which
         # the shape was seen not to fit on free devices, ... on available devices, capacity
-        # generation of the next entry, whether the shape fits on free devices then, why the
-        # shape never fits this inventory (then the job is rejected) or None]
+        # generation of the next entry, whether the shape fits on free devices then, why it
+        # never fits this inventory (the job is rejected) or None, serial number (waits.py)]
         self._job_info: dict[tuple[tuple[str, ...], float, bool], list[Any]] = {}
 
     # -- helpers -------------------------------------------------------------------
@@ -200,11 +200,11 @@ class _Pass:
                 rejected.append(RejectDecision(job.job_id, info[6]))
                 continue
             if blocker is not None:
-                waits.append((job, WaitReason.HEAD_OF_LINE, blocker.job_id, ()))
+                waits.append((job, WaitReason.HEAD_OF_LINE, blocker.job_id, (), None))
                 continue
             left = budget_left.get(job.company_id)
             if left is None or job.num_gpus * job.time_limit_s > left + 1e-9:
-                waits.append((job, budget, budget_check(job) or "", ()))  # as try_job
+                waits.append((job, budget, budget_check(job) or "", (), None))  # as try_job
                 continue
             # Fast path, the common case deep in a long queue: no borrowing limit, the shape
             # is known not to fit (capacity only shrinks within a pass until a preemption),
@@ -213,14 +213,14 @@ class _Pass:
             if fast and info[0] and job.company_id not in limited:
                 if now + job.time_limit_s <= min_shadow:
                     if info[2] == epoch:
-                        waits.append((job, capacity, "", info[0]))
+                        waits.append((job, capacity, "", info[0], info[7]))
                         if hol:
                             blocker = job
                         continue
                 elif info[3] == epoch:
                     if info[4] != generation:  # fits_free, remembered per capacity state
                         info[4], info[5] = generation, fits_free(info[1], info[0])
-                    waits.append((job, behind if info[5] else capacity, "", info[0]))
+                    waits.append((job, behind if info[5] else capacity, "", info[0], info[7]))
                     if hol:
                         blocker = job
                     continue
@@ -241,12 +241,13 @@ class _Pass:
         key = (job.gpu_types, job.num_gpus, job.allow_multi_node)
         never = self.cap.never_fits(job)
         info: list[Any]
+        serial = len(self._job_info)
         if never:
-            info = [(), None, -1, -1, -1, False, never]
+            info = [(), None, -1, -1, -1, False, never, serial]
         else:
             types = self.cap.schedulable_types(self.cap.allowed_types(job))
             shape = JobShape.of(job.num_gpus, job.allow_multi_node)
-            info = [types, shape, -1, -1, -1, False, None]
+            info = [types, shape, -1, -1, -1, False, None, serial]
         self._job_info[key] = info
         return info
 
@@ -254,18 +255,18 @@ class _Pass:
         """Start the job if possible. False: blocked by capacity; None: other reason."""
         left = self.budget.left.get(job.company_id)
         if left is None or job.num_gpus * job.time_limit_s > left + 1e-9:
-            self.waits.append((job, WaitReason.BUDGET, self.budget.check(job) or "", ()))
+            self.waits.append((job, WaitReason.BUDGET, self.budget.check(job) or "", (), None))
             return None
         key = (job.gpu_types, job.num_gpus, job.allow_multi_node)
         info = self._job_info.get(key) or self.shape_info(job)
         types, shape = info[0], info[1]
         if not types:
-            self.waits.append((job, WaitReason.DRAINING, "", self.cap.allowed_types(job)))
+            self.waits.append((job, WaitReason.DRAINING, "", self.cap.allowed_types(job), None))
             return None
         if job.company_id in self.quota.limited:
             types, reason = self.quota.types_within_limit(job, types)
             if reason:
-                self.waits.append((job, WaitReason.QUOTA, reason, ()))
+                self.waits.append((job, WaitReason.QUOTA, reason, (), None))
                 return None
         use_free = self.now + job.time_limit_s <= self.min_shadow
         slots = self.cap.find(shape, types, use_free)
@@ -280,9 +281,9 @@ class _Pass:
             if use_free or self.reserving:
                 self.block(job, shape, types, use_free)
             elif self.cap.fits_free(shape, types):
-                self.waits.append((job, WaitReason.BEHIND_RESERVATION, "", types))
+                self.waits.append((job, WaitReason.BEHIND_RESERVATION, "", types, None))
             else:
-                self.waits.append((job, WaitReason.CAPACITY, "", types))
+                self.waits.append((job, WaitReason.CAPACITY, "", types, None))
             return False
         for victim in victims:
             self.evict(victim, job)
@@ -368,12 +369,12 @@ class _Pass:
                 self.min_shadow = min(self.min_shadow, shadow)
                 node = self.cap.nodes[slots[0][0]].node_id
                 why = f"next to start: {shape.describe()} reserved on {node}"
-                self.waits.append((job, WaitReason.RESERVED, why, types))
+                self.waits.append((job, WaitReason.RESERVED, why, types, None))
                 return
         if not use_free and self.cap.fits_free(shape, types):
-            self.waits.append((job, WaitReason.BEHIND_RESERVATION, "", types))
+            self.waits.append((job, WaitReason.BEHIND_RESERVATION, "", types, None))
             return
-        self.waits.append((job, WaitReason.CAPACITY, "", types))
+        self.waits.append((job, WaitReason.CAPACITY, "", types, None))
 
     # -- reasons and estimates -----------------------------------------------------
     def finish_waits(self) -> tuple[WaitDecision, ...]:

@@ -9,8 +9,10 @@ from scheduler.core.estimate import StartEstimator, _Pool
 from scheduler.core.model import PendingJob, RunningJob, WaitDecision, WaitReason
 from scheduler.core.placement import ClusterCapacity, JobShape
 
-# (job, code, text or blocking job id, allowed GPU types), in queue order
-Wait = tuple[PendingJob, WaitReason, str, tuple[str, ...]]
+# (job, code, text or blocking job id, allowed GPU types, a number unique to the job's GPU
+# types, GPUs and multi-node flag or None), in queue order; the number saves building and
+# hashing that key again for each of thousands of capacity waits
+Wait = tuple[PendingJob, WaitReason, str, tuple[str, ...], int | None]
 
 
 def fmt_in(t: float, now: float) -> str:
@@ -39,16 +41,17 @@ def wait_decisions(
     head_of_line = WaitReason.HEAD_OF_LINE
     decision = tuple.__new__  # WaitDecision(...) without its Python-level __new__
     # per (types, GPUs, multi-node): (reason text, pool), for capacity waits
-    shared: dict[tuple[tuple[str, ...], float, bool], tuple[str, _Pool]] = {}
+    shared: dict[tuple[tuple[str, ...], float, bool] | int, tuple[str, _Pool]] = {}
     out: list[WaitDecision] = []
     append = out.append
     when: float | None
-    for position, (job, code, text, types) in enumerate(waits, start=1):
+    for position, (job, code, text, types, serial) in enumerate(waits, start=1):
         if code is capacity:
-            key = (types, job.num_gpus, job.allow_multi_node)
+            key = serial if serial is not None else (types, job.num_gpus, job.allow_multi_node)
             hit = shared.get(key)
             if hit is None:
-                text = texts.get(key) or texts.setdefault(key, capacity_text(cap, job, types))
+                shape = (types, job.num_gpus, job.allow_multi_node)
+                text = texts.get(shape) or texts.setdefault(shape, capacity_text(cap, job, types))
                 hit = shared[key] = (text, pools.get(types) or new_pool(types))
             text, pool = hit
             # StartEstimator.estimate, inlined
