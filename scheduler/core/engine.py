@@ -45,6 +45,7 @@ from scheduler.core.model import (
 from scheduler.core.placement import ClusterCapacity, JobShape
 from scheduler.core.policies import PassState, get_policy
 from scheduler.core.preemption import plan_preemption, rank_reason
+from scheduler.core.protection import protected_until_s
 from scheduler.core.waits import Wait, wait_decisions
 
 
@@ -86,24 +87,14 @@ class _Pass:
 
     # -- helpers -------------------------------------------------------------------
     def victims_on_node(self) -> dict[int, list[RunningJob]]:
-        """Running jobs that may be preempted at all: preemptible, ran ``min_runtime_s`` (times
-        ``preemption_backoff`` per earlier preemption, at most ``max_preemption_protection_s``),
-        preempted fewer than ``max_preemptions_per_job`` times."""
+        """Running jobs that may be preempted at all (``protected_until_s``: preemptible, ran
+        ``min_runtime_s`` times ``preemption_backoff`` per earlier preemption, preempted fewer
+        than ``max_preemptions_per_job`` times)."""
         if self._victims_on_node is None:
             table: dict[int, list[RunningJob]] = {}
-            oldest_start = self.now - self.s.min_runtime_s
-            cap = self.s.max_preemptions_per_job
-            backoff = self.s.preemption_backoff
-            longest = self.s.max_preemption_protection_s
-            longest = math.inf if longest is None else max(longest, self.s.min_runtime_s)
+            now, settings = self.now, self.s
             for job in self.snap.running:
-                if not job.preemptible or job.start_time_s > oldest_start:
-                    continue
-                if cap is not None and job.preemption_count >= cap:
-                    continue
-                if job.preemption_count and self.now - job.start_time_s < min(
-                    longest, self.s.min_runtime_s * backoff**job.preemption_count
-                ):
+                if protected_until_s(job, settings) > now:
                     continue
                 for i in {self.cap.index_of.get(s.node_id) for s in job.placement}:
                     if i is not None:

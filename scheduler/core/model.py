@@ -122,9 +122,8 @@ class PolicySettings:
     max_preemptions_per_pass: int = 16
     max_preemptions_per_job: int | None = None  # then the job runs to its end
     preemption_backoff: float = 1.25  # a job preempted k times is protected min_runtime x this^k
-    # ... but never longer than this: an endlessly protected job would pin its node (a job
-    # preempted 20 times would hold an 8-GPU node's device for 14 h against a wide job)
-    max_preemption_protection_s: float | None = 3600.0
+    # ... at most this long (None: no cap; a 1 h cap measured as a wash, decision 0002)
+    max_preemption_protection_s: float | None = None
     max_preemption_searches_per_pass: int = 8  # bounds the pass time on huge queues
     fair_share_usage_horizon_s: float = 6 * 3600.0  # decayed usage counts as usage / horizon
     las_thresholds_gpu_s: tuple[float, ...] = (3600.0, 8 * 3600.0)  # 2D-LAS queue bounds

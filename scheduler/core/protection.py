@@ -11,8 +11,9 @@ def protected_until_s(job: RunningJob, settings: PolicySettings) -> float:
     """When ``job`` may first be preempted: ``inf`` if never.
 
     ``min_runtime_s`` after its start, times ``preemption_backoff`` per earlier preemption,
-    at most ``max_preemption_protection_s`` (never below ``min_runtime_s``); never once it
-    has been preempted ``max_preemptions_per_job`` times or if it is not preemptible.
+    at most ``max_preemption_protection_s`` but never below ``min_runtime_s``; never once it
+    has been preempted ``max_preemptions_per_job`` times or if it is not preemptible. The
+    engine and the replay's wake-ups use this one rule, so they agree to the last bit.
     """
     if not job.preemptible:
         return math.inf
@@ -21,8 +22,9 @@ def protected_until_s(job: RunningJob, settings: PolicySettings) -> float:
         return math.inf
     protection = settings.min_runtime_s
     if job.preemption_count:
-        protection *= settings.preemption_backoff**job.preemption_count
+        backed_off = protection * settings.preemption_backoff**job.preemption_count
         longest = settings.max_preemption_protection_s
         if longest is not None:
-            protection = min(protection, max(longest, settings.min_runtime_s))
+            backed_off = min(backed_off, longest)
+        protection = max(protection, backed_off)
     return job.start_time_s + protection

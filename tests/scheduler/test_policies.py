@@ -175,9 +175,9 @@ def test_preemption(
         (2, 2500, {"preemption_backoff": 2.0}, True),
         (3, 10**6, {"max_preemptions_per_job": 3}, False),
         (2, 10**6, {"max_preemptions_per_job": 3}, True),
-        (20, 3700, {"preemption_backoff": 1.25}, True),  # 600 x 1.25^20 s, capped at 1 h
-        (20, 3500, {"preemption_backoff": 1.25}, False),
-        (20, 3700, {"preemption_backoff": 1.25, "max_preemption_protection_s": None}, False),
+        (20, 3700, {"preemption_backoff": 1.25, "max_preemption_protection_s": 3600}, True),
+        (20, 3500, {"preemption_backoff": 1.25, "max_preemption_protection_s": 3600}, False),
+        (20, 3700, {"preemption_backoff": 1.25}, False),  # 600 x 1.25^20 s = 14.5 h, no cap
     ],
 )
 def test_preemption_churn_is_bounded_per_job(
