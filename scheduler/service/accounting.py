@@ -119,16 +119,7 @@ def record_end(
     end = from_epoch(status.end_time_s) or now
     job.started_at = start
     job.exit_code = status.exit_code
-    if status.state == RunState.SUCCEEDED:
-        finish(
-            session,
-            job=job,
-            end=end,
-            status=JobStatus.succeeded,
-            kind=JobEventKind.succeeded,
-            reason="exited with code 0",
-        )
-    elif status.state == RunState.FAILED and job.node_id not in alive and job.preemptible:
+    if status.state == RunState.FAILED and job.node_id not in alive and job.preemptible:
         requeue(
             session,
             job=job,
@@ -136,21 +127,11 @@ def record_end(
             kind=JobEventKind.lost,
             reason=f"node {job.node_id} was lost under the job",
         )
+        return
+    if status.state == RunState.SUCCEEDED:
+        final, kind, reason = JobStatus.succeeded, JobEventKind.succeeded, "exited with code 0"
     elif status.state == RunState.FAILED:
-        finish(
-            session,
-            job=job,
-            end=end,
-            status=JobStatus.failed,
-            kind=JobEventKind.failed,
-            reason=(status.message or "failed")[:480],
-        )
+        final, kind, reason = JobStatus.failed, JobEventKind.failed, status.message or "failed"
     else:
-        finish(
-            session,
-            job=job,
-            end=end,
-            status=JobStatus.cancelled,
-            kind=JobEventKind.cancelled,
-            reason="stopped outside the hub",
-        )
+        final, kind, reason = JobStatus.cancelled, JobEventKind.cancelled, "stopped outside the hub"
+    finish(session, job=job, end=end, status=final, kind=kind, reason=reason[:480])
