@@ -138,31 +138,25 @@ class SchedulerService:
             if status is None:
                 self._missing_run(session, job, now, alive)
             elif job.node_id in gone and not status.state.is_terminal:
-                self.executor.stop(job.submission_id)
-                accounting.requeue(
-                    session,
-                    job=job,
-                    now=now,
-                    kind=JobEventKind.lost,
-                    reason=f"node {job.node_id} left the cluster under the job",
+                self._stop_lost(
+                    session, job, now, f"node {job.node_id} left the cluster under the job"
                 )
             elif status.state == RunState.RUNNING and job.status == JobStatus.starting:
                 accounting.mark_running(session, job=job, status=status, now=now)
             elif status.state == RunState.PENDING and job.status == JobStatus.starting:
                 decided = as_utc(job.started_at or now)
                 if (now - decided).total_seconds() > START_TIMEOUT_S:
-                    self.executor.stop(job.submission_id)
-                    accounting.requeue(
-                        session,
-                        job=job,
-                        now=now,
-                        kind=JobEventKind.lost,
-                        reason=f"did not start within {START_TIMEOUT_S:.0f} s on {job.node_id}",
-                    )
+                    reason = f"did not start within {START_TIMEOUT_S:.0f} s on {job.node_id}"
+                    self._stop_lost(session, job, now, reason)
             elif status.state.is_terminal:
                 accounting.record_end(session, job=job, status=status, now=now, alive=alive)
                 report.finished.append(job.id or 0)
             session.commit()
+
+    def _stop_lost(self, session: Session, job: Job, now: datetime, reason: str) -> None:
+        """Stop what the cluster still holds of a lost run and queue the job again."""
+        self.executor.stop(job.submission_id)
+        accounting.requeue(session, job=job, now=now, kind=JobEventKind.lost, reason=reason)
 
     def _nodes_gone(self, active: Sequence[Job], alive: set[str], now: datetime) -> set[str]:
         """Nodes of active jobs missing from the node list for ``NODE_LOST_GRACE_S`` or more
