@@ -54,6 +54,9 @@ class RunStatus:
     end_time_s: float | None = None
     node_id: str | None = None
     exit_code: int | None = None
+    # The cluster's own machinery died under the run (Ray: the job's supervisor actor died,
+    # which is what a lost node looks like before the node list says so): not the job's fault.
+    infrastructure_failed: bool = False
 
 
 class ExecutorUnavailableError(RuntimeError):

@@ -65,15 +65,32 @@ class InMemoryExecutor:
             log=f"started {launch.entrypoint}\n",
         )
 
-    def _end(self, submission_id: str, state: RunState, message: str = "") -> None:
+    def _end(
+        self,
+        submission_id: str,
+        state: RunState,
+        message: str = "",
+        *,
+        infrastructure: bool = False,
+    ) -> None:
         run = self.runs[submission_id]
-        run.status = replace(run.status, state=state, end_time_s=self.now_s, message=message)
+        run.status = replace(
+            run.status,
+            state=state,
+            end_time_s=self.now_s,
+            message=message,
+            infrastructure_failed=infrastructure,
+        )
 
     def complete(self, submission_id: str) -> None:
         self._end(submission_id, RunState.SUCCEEDED)
 
-    def fail(self, submission_id: str, message: str = "exit code 1") -> None:
-        self._end(submission_id, RunState.FAILED, message)
+    def fail(
+        self, submission_id: str, message: str = "exit code 1", *, infrastructure: bool = False
+    ) -> None:
+        """End the run as failed: by its own code, or (``infrastructure``) because the cluster's
+        machinery died under it, as Ray reports a dead node's jobs."""
+        self._end(submission_id, RunState.FAILED, message, infrastructure=infrastructure)
 
     def begin(self, submission_id: str) -> None:
         run = self.runs[submission_id]

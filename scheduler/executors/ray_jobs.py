@@ -61,6 +61,17 @@ def nodes_from_ray(ray_nodes: Iterable[dict[str, Any]]) -> tuple[list[GpuNode], 
     return sorted(nodes, key=lambda node: node.node_id), pinnable
 
 
+# Ray's ``JobErrorType`` values that mean the run's supervisor (on the job's node) died, not its
+# entrypoint: the node or its raylet went away. Ray can report these before its node list marks
+# the node dead, so they alone mark the run lost.
+INFRASTRUCTURE_ERROR_TYPES = frozenset({"JOB_SUPERVISOR_ACTOR_DIED"})
+
+
+def error_type_of(details: Any) -> str | None:
+    error_type = getattr(details, "error_type", None)
+    return None if error_type is None else str(getattr(error_type, "value", error_type))
+
+
 def entrypoint_resources(launch: JobLaunch, pinnable_nodes: set[str]) -> dict[str, float]:
     resources: dict[str, float] = {}
     if launch.gpu_type and launch.num_gpus > 0:
@@ -159,6 +170,7 @@ class RayJobExecutor:
                 end_time_s=details.end_time / 1000 if details.end_time else None,
                 node_id=details.driver_node_id,
                 exit_code=details.driver_exit_code,
+                infrastructure_failed=error_type_of(details) in INFRASTRUCTURE_ERROR_TYPES,
             )
             for details in found
         }

@@ -113,19 +113,21 @@ def record_end(
     session: Session, *, job: Job, status: RunStatus, now: datetime, alive: Set[str]
 ) -> None:
     """A run the cluster reports ended: succeeded, failed, stopped outside the hub — or, when
-    a preemptible job failed because its node is gone (``alive`` = nodes listed now), lost and
-    queued again."""
+    a preemptible job failed because its node is gone (``alive`` = nodes listed now) or the
+    cluster's machinery died under it, lost and queued again."""
     start = from_epoch(status.start_time_s) or job.started_at or now
     end = from_epoch(status.end_time_s) or now
     job.started_at = start
     job.exit_code = status.exit_code
-    if status.state == RunState.FAILED and job.node_id not in alive and job.preemptible:
+    lost = job.node_id not in alive or status.infrastructure_failed
+    if status.state == RunState.FAILED and lost and job.preemptible:
         requeue(
             session,
             job=job,
             now=end,
             kind=JobEventKind.lost,
-            reason=f"node {job.node_id} was lost under the job",
+            reason=f"node {job.node_id} was lost under the job"
+            + (f" ({status.message})"[:400] if status.message else ""),
         )
         return
     if status.state == RunState.SUCCEEDED:

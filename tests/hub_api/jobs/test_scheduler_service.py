@@ -217,6 +217,35 @@ def test_a_node_lost_under_a_job_requeues_it_and_it_waits_for_that_type(
     assert job(session, job_id).status == JobStatus.running
 
 
+def test_a_run_whose_supervisor_died_is_requeued_while_its_node_is_still_listed(
+    client: TestClient, funded: World, session: Session, engine: Engine, settings: Settings
+) -> None:
+    """Ray can report a dead node's jobs failed before its node list drops the node."""
+    service, executor, _ = fake_cluster(engine, settings)
+    [job_id] = submit_many(client, funded, 1, gpu_type="L40S")
+    settle(service)
+    executor.fail(job(session, job_id).submission_id, "supervisor died", infrastructure=True)
+    service.run_pass()
+    lost = job(session, job_id)
+    # queued again and, the node being listed, decided again in the same pass
+    assert (lost.attempt, lost.status) == (1, JobStatus.starting)
+    events = client.get(f"{URL}/{job_id}/events", headers=funded.headers(funded.engineer_a))
+    [lost_event] = [e for e in events.json() if e["kind"] == "lost"]
+    assert "supervisor died" in lost_event["reason"]
+
+
+def test_a_run_that_failed_by_itself_on_a_listed_node_fails(
+    client: TestClient, funded: World, session: Session, engine: Engine, settings: Settings
+) -> None:
+    service, executor, _ = fake_cluster(engine, settings)
+    [job_id] = submit_many(client, funded, 1, gpu_type="L40S")
+    settle(service)
+    executor.fail(job(session, job_id).submission_id, "exit code 1")
+    service.run_pass()
+    failed = job(session, job_id)
+    assert (failed.attempt, failed.status) == (0, JobStatus.failed)
+
+
 def test_drained_nodes_get_no_new_jobs(
     client: TestClient, funded: World, session: Session, engine: Engine, settings: Settings
 ) -> None:
