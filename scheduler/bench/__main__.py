@@ -116,7 +116,10 @@ def scale(args: argparse.Namespace) -> int:
     out = measure(args.pending, args.gpus, args.repeats, args.policy)
     p99 = float(out["pass_ms_p99"])
     print(
-        f"pass p50={out['pass_ms_p50']:.1f} ms p99={p99:.1f} ms (ratio {p99 / TARGET_PASS_MS:.3f})"
+        f"pass p50={out['pass_ms_p50']:.1f} ms p99={p99:.1f} ms (ratio {p99 / TARGET_PASS_MS:.3f}"
+        f" to the {TARGET_PASS_MS:g} ms target); {out['baseline_policy']} on the same snapshots"
+        f" p50={out['baseline_pass_ms_p50']:.1f} ms: {out['policy']} / {out['baseline_policy']}"
+        f" = {out['ratio_to_baseline_p50']:.2f} (same process, interleaved)"
     )
     Path(args.json).write_text(json.dumps(out, indent=2, sort_keys=True))
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 
 from scheduler.bench.metrics import percentile
 from scheduler.core.engine import schedule
@@ -81,22 +82,42 @@ def build_snapshot(
     )
 
 
+BASELINE_POLICY = "fifo"  # the same machinery with the simplest order: a same-process yardstick
+
+
 def measure(
     pending: int, gpus: int, repeats: int = 30, policy: str = "las_fair"
 ) -> dict[str, float | int | str]:
-    times, cpu = [], []
+    """Pass time of ``policy`` on ``repeats`` fresh snapshots, and of ``fifo`` on the same ones.
+
+    The two passes alternate (which goes first flips every snapshot), so the ratio of the
+    two holds on a noisy machine where absolute milliseconds move by 2x between runs.
+    """
+    times, cpu, base_times, ratios = [], [], [], []
     for seed in range(repeats):
         snap = build_snapshot(pending, gpus, seed, policy)
-        t0, c0 = time.perf_counter(), time.process_time()
-        schedule(snap)
-        times.append((time.perf_counter() - t0) * 1000.0)
-        cpu.append((time.process_time() - c0) * 1000.0)
+        base = replace(snap, settings=replace(snap.settings, policy=BASELINE_POLICY))
+        order = ((snap, True), (base, False)) if seed % 2 == 0 else ((base, False), (snap, True))
+        wall: dict[bool, float] = {}
+        for s, is_measured in order:
+            t0, c0 = time.perf_counter(), time.process_time()
+            schedule(s)
+            wall[is_measured] = (time.perf_counter() - t0) * 1000.0
+            if is_measured:
+                cpu.append((time.process_time() - c0) * 1000.0)
+        times.append(wall[True])
+        base_times.append(wall[False])
+        ratios.append(wall[True] / max(wall[False], 1e-9))
     return {
         "pass_ms_p50": percentile(times, 50),
         "pass_ms_p99": percentile(times, 99),
         "pass_ms_max": max(times),
         "pass_cpu_ms_p50": percentile(cpu, 50),  # CPU time: less sensitive to a busy machine
         "pass_cpu_ms_p99": percentile(cpu, 99),
+        "baseline_policy": BASELINE_POLICY,
+        "baseline_pass_ms_p50": percentile(base_times, 50),
+        "baseline_pass_ms_p99": percentile(base_times, 99),
+        "ratio_to_baseline_p50": percentile(ratios, 50),  # per snapshot, then the median
         "pending": pending,
         "gpus": gpus,
         "repeats": repeats,

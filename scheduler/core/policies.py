@@ -119,10 +119,15 @@ def _submit_key(job: PendingJob) -> tuple[float, str]:
 class SortedPolicy:
     """A policy whose order is one static sort key."""
 
-    global_aging = True  # starving jobs go first in the whole queue (engine does it)
     name: str
     key: Callable[[PendingJob, PassState], tuple[float | int | str, ...]]
     preempts: Callable[[PendingJob, RunningJob, PassState], bool] | None = None
+
+    @property
+    def global_aging(self) -> bool:
+        # a property, not a class attribute: a compiled dataclass (mypyc, docs/decisions/0002)
+        # would take an unannotated class attribute for a field with a default
+        return True  # starving jobs go first in the whole queue (engine does it)
 
     def order(self, jobs: Sequence[PendingJob], state: PassState) -> Iterator[PendingJob]:
         return iter(sorted(jobs, key=lambda j: self.key(j, state)))
@@ -228,7 +233,10 @@ class FairSharePolicy:
     uses_entitlement: bool = False  # reads PassState.entitled (the fair-share fill)
     within_attrs: tuple[str, ...] = ()
     tiers: Callable[[Sequence[PendingJob], PassState], Tiers] | None = None
-    global_aging = False  # starving jobs go first within their company's queue
+
+    @property
+    def global_aging(self) -> bool:
+        return False  # starving jobs go first within their company's queue
 
     def order(self, jobs: Sequence[PendingJob], state: PassState) -> Iterator[PendingJob]:
         if self.tier is None:

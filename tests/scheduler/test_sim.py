@@ -178,6 +178,9 @@ def test_bench_scale_mode(tmp_path: Path) -> None:
     data = json.loads(out.read_text())
     assert data["pass_ms_p50"] > 0
     assert data["pass_ms_p99"] >= data["pass_ms_p50"]
+    assert data["baseline_policy"] == "fifo"
+    assert 0 < data["baseline_pass_ms_p50"] <= data["baseline_pass_ms_p99"]
+    assert data["ratio_to_baseline_p50"] > 0
 
 
 @pytest.mark.slow
