@@ -65,7 +65,16 @@ class MetricsReporter:
             return
         import mlflow.pytorch
 
-        self._safe(mlflow.pytorch.log_model, model, name=name, input_example=example)
+        # The template models need torch (and cloudpickle) only: naming them skips MLflow's
+        # requirement inference, a subprocess that reloads the model and took 35-70 s of the
+        # job's GPU time here (the model still loads back with these pins).
+        self._safe(
+            mlflow.pytorch.log_model,
+            model,
+            name=name,
+            input_example=example,
+            pip_requirements=mlflow.pytorch.get_default_pip_requirements(),
+        )
 
     def finish(self) -> None:
         elapsed = time.monotonic() - self._started
