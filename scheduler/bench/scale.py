@@ -85,6 +85,13 @@ def build_snapshot(
 BASELINE_POLICY = "fifo"  # the same machinery with the simplest order: a same-process yardstick
 
 
+def _timed_pass(snap: SchedulingSnapshot) -> tuple[float, float]:
+    """Wall and CPU milliseconds of one pass."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    schedule(snap)
+    return (time.perf_counter() - t0) * 1000.0, (time.process_time() - c0) * 1000.0
+
+
 def measure(
     pending: int, gpus: int, repeats: int = 30, policy: str = "las_fair"
 ) -> dict[str, float | int | str]:
@@ -97,17 +104,14 @@ def measure(
     for seed in range(repeats):
         snap = build_snapshot(pending, gpus, seed, policy)
         base = replace(snap, settings=replace(snap.settings, policy=BASELINE_POLICY))
-        order = ((snap, True), (base, False)) if seed % 2 == 0 else ((base, False), (snap, True))
-        wall: dict[bool, float] = {}
-        for s, is_measured in order:
-            t0, c0 = time.perf_counter(), time.process_time()
-            schedule(s)
-            wall[is_measured] = (time.perf_counter() - t0) * 1000.0
-            if is_measured:
-                cpu.append((time.process_time() - c0) * 1000.0)
-        times.append(wall[True])
-        base_times.append(wall[False])
-        ratios.append(wall[True] / max(wall[False], 1e-9))
+        if seed % 2 == 0:
+            (wall, cpu_ms), (base_wall, _) = _timed_pass(snap), _timed_pass(base)
+        else:
+            (base_wall, _), (wall, cpu_ms) = _timed_pass(base), _timed_pass(snap)
+        times.append(wall)
+        cpu.append(cpu_ms)
+        base_times.append(base_wall)
+        ratios.append(wall / max(base_wall, 1e-9))
     return {
         "pass_ms_p50": percentile(times, 50),
         "pass_ms_p99": percentile(times, 99),
