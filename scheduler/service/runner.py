@@ -55,9 +55,6 @@ START_TIMEOUT_S = 120.0
 # A running job whose node has been missing from the cluster's node list this long is lost, even
 # while the cluster's job API still calls it running (Ray notices a dead raylet's jobs late).
 NODE_LOST_GRACE_S = 20.0
-# A listed node under which a run's machinery died (Ray: the job's supervisor actor) gets no new
-# job for this long, or until it leaves the node list: Ray lists a dead raylet for a while.
-NODE_SUSPECT_S = 300.0
 
 
 @dataclass
@@ -90,7 +87,6 @@ class SchedulerService:
         self._nodes: list[GpuNode] = []
         self._nodes_read_at = -1e9
         self._node_absent_since: dict[str, datetime] = {}
-        self._node_suspect_since: dict[str, datetime] = {}
         self.tracking = JobTracking(settings)
 
     def inventory(self) -> list[GpuNode]:
@@ -116,13 +112,7 @@ class SchedulerService:
             self.tracking.retry_missing_runs(session)
             self.tracking.retry_pending_ends(session)
             self._enforce_limits_and_cancels(session, now, report)
-            snapshot = build_snapshot(
-                session=session,
-                nodes=nodes,
-                now=now,
-                settings=self.policy,
-                suspect=self._suspect_nodes(nodes, now),
-            )
+            snapshot = build_snapshot(session=session, nodes=nodes, now=now, settings=self.policy)
             result = schedule(snapshot)
             report.result = result
             self._apply(session, result, now, report)
@@ -159,8 +149,6 @@ class SchedulerService:
                     reason = f"did not start within {START_TIMEOUT_S:.0f} s on {job.node_id}"
                     self._stop_lost(session, job, now, reason)
             elif status.state.is_terminal:
-                if status.infrastructure_failed and job.node_id:
-                    self._node_suspect_since[job.node_id] = now
                 accounting.record_end(session, job=job, status=status, now=now, alive=alive)
                 report.finished.append(job.id or 0)
             session.commit()
@@ -180,16 +168,6 @@ class SchedulerService:
             for node, since in self._node_absent_since.items()
             if (now - since).total_seconds() >= NODE_LOST_GRACE_S
         }
-
-    def _suspect_nodes(self, nodes: Sequence[GpuNode], now: datetime) -> set[str]:
-        """Listed nodes that failed a run's machinery less than ``NODE_SUSPECT_S`` ago."""
-        listed = {node.node_id for node in nodes}
-        self._node_suspect_since = {
-            node: since
-            for node, since in self._node_suspect_since.items()
-            if node in listed and (now - since).total_seconds() < NODE_SUSPECT_S
-        }
-        return set(self._node_suspect_since)
 
     def _missing_run(self, session: Session, job: Job, now: datetime, alive: set[str]) -> None:
         if job.status == JobStatus.starting and job.node_id in alive:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence, Set
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -106,17 +106,10 @@ def total_available_gpu_seconds(
 
 
 def build_snapshot(
-    *,
-    session: Session,
-    nodes: Sequence[GpuNode],
-    now: datetime,
-    settings: PolicySettings,
-    suspect: Set[str] = frozenset(),
+    *, session: Session, nodes: Sequence[GpuNode], now: datetime, settings: PolicySettings
 ) -> SchedulingSnapshot:
-    """``suspect``: listed nodes the service saw fail a run's machinery; placed like drained
-    ones (nothing new starts there) until the node list catches up."""
     known = session.exec(select(ClusterNode)).all()
-    drained = {row.node_id for row in known if row.draining} | suspect
+    drained = {row.node_id for row in known if row.draining}
     alive = {n.node_id for n in nodes}
     # A known node that is down counts as draining: jobs of its GPU type wait for it instead of
     # being rejected as unplaceable while it restarts.
