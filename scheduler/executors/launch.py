@@ -81,5 +81,6 @@ class JobExecutor(Protocol):
     def logs(self, submission_id: str) -> str: ...
 
     def inventory(self) -> Sequence[GpuNode]:
-        """Alive GPU nodes with their GPU type and count."""
+        """Alive GPU nodes with their GPU type and count; a node under which a run's supervisor
+        was seen to die is left out while the cluster may still list it."""
         ...

@@ -1,7 +1,9 @@
 """An in-memory executor for fast unit tests of the scheduler service (never used in production).
 
 Runs start RUNNING at once (or stay PENDING with ``start_pending=True``); tests end them with
-``complete``/``fail`` and can drop nodes or make the whole cluster unreachable.
+``complete``/``fail`` and can drop nodes or make the whole cluster unreachable. Like the Ray
+executor, it leaves a node out of its inventory once a run failed there for the cluster's own
+fault (``fail(..., infrastructure=True)``) until ``repair`` is called.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class InMemoryExecutor:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.nodes = list(nodes)
+        self.broken: set[str] = set()
         self.runs: dict[str, MemoryRun] = {}
         self.submissions: list[str] = []  # every start call, duplicates included
         self.reachable = True
@@ -91,6 +94,12 @@ class InMemoryExecutor:
         """End the run as failed: by its own code, or (``infrastructure``) because the cluster's
         machinery died under it, as Ray reports a dead node's jobs."""
         self._end(submission_id, RunState.FAILED, message, infrastructure=infrastructure)
+        node = self.runs[submission_id].launch.node_id
+        if infrastructure and node:
+            self.broken.add(node)
+
+    def repair(self, node_id: str) -> None:
+        self.broken.discard(node_id)
 
     def begin(self, submission_id: str) -> None:
         run = self.runs[submission_id]
@@ -113,7 +122,7 @@ class InMemoryExecutor:
 
     def inventory(self) -> Sequence[GpuNode]:
         self._check()
-        return list(self.nodes)
+        return [node for node in self.nodes if node.node_id not in self.broken]
 
     def forget(self, submission_id: str) -> None:
         """The cluster lost the run (e.g. the head restarted)."""

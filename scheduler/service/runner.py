@@ -89,10 +89,11 @@ class SchedulerService:
         self._node_absent_since: dict[str, datetime] = {}
         self.tracking = JobTracking(settings)
 
-    def inventory(self) -> list[GpuNode]:
+    def inventory(self, *, refresh: bool = False) -> list[GpuNode]:
         """The cluster's nodes, re-read at most once per ``pass_interval`` (reading Ray's node
-        list costs more than the rest of a pass)."""
-        if time.monotonic() - self._nodes_read_at >= self.settings.scheduler_pass_interval_s:
+        list costs more than the rest of a pass) unless ``refresh``."""
+        interval = self.settings.scheduler_pass_interval_s
+        if refresh or time.monotonic() - self._nodes_read_at >= interval:
             self._nodes = list(self.executor.inventory())
             self._nodes_read_at = time.monotonic()
         return self._nodes
@@ -107,7 +108,11 @@ class SchedulerService:
             session.info["job_tracking"] = self.tracking  # accounting records run ends on it
             sync_inventory(session=session, nodes=nodes, at=now)
             session.commit()
-            self._reconcile(session, nodes, now, report)
+            if self._reconcile(session, nodes, now, report):
+                # a run's node broke under it: place nothing there in this pass
+                nodes = self.inventory(refresh=True)
+                sync_inventory(session=session, nodes=nodes, at=now)
+                session.commit()
             self.tracking.provision_missing_tenants(session)
             self.tracking.retry_missing_runs(session)
             self.tracking.retry_pending_ends(session)
@@ -124,12 +129,14 @@ class SchedulerService:
     # ----- reconcile ------------------------------------------------------------------------
     def _reconcile(
         self, session: Session, nodes: list[GpuNode], now: datetime, report: PassReport
-    ) -> None:
+    ) -> bool:
+        """Bring active jobs in line with the cluster; True if a run's node broke under it
+        (the executor's inventory has changed since ``nodes`` was read)."""
         active = session.exec(
             select(Job).where(col(Job.status).in_([JobStatus.starting, JobStatus.running]))
         ).all()
         if not active:
-            return
+            return False
         statuses = self.executor.statuses(job.submission_id for job in active)
         alive = {node.node_id for node in nodes}
         gone = self._nodes_gone(active, alive, now)
@@ -152,6 +159,7 @@ class SchedulerService:
                 accounting.record_end(session, job=job, status=status, now=now, alive=alive)
                 report.finished.append(job.id or 0)
             session.commit()
+        return any(status.infrastructure_failed for status in statuses.values())
 
     def _stop_lost(self, session: Session, job: Job, now: datetime, reason: str) -> None:
         """Stop what the cluster still holds of a lost run and queue the job again."""

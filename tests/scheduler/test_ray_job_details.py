@@ -61,3 +61,21 @@ def test_times_and_exit_code_are_read_in_seconds() -> None:
     status = status_of(details(status=JobStatus.SUCCEEDED, driver_exit_code=0, message=""))
     assert (status.state, status.exit_code) == (RunState.SUCCEEDED, 0)
     assert (status.start_time_s, status.end_time_s) == (1_700_000_000.0, 1_700_000_060.0)
+
+
+def test_the_node_under_a_dead_supervisor_leaves_the_inventory() -> None:
+    executor = RayJobExecutor("http://127.0.0.1:1")
+    executor._client = RecordedClient(
+        details(error_type="JOB_SUPERVISOR_ACTOR_DIED", driver_node_id="aa")
+    )
+    executor.statuses(["axhub-7-a0"])
+    assert set(executor._broken_since) == {"aa"}
+
+
+def test_a_run_failing_by_itself_leaves_its_node_in_the_inventory() -> None:
+    executor = RayJobExecutor("http://127.0.0.1:1")
+    executor._client = RecordedClient(
+        details(error_type="JOB_ENTRYPOINT_COMMAND_ERROR", driver_node_id="aa")
+    )
+    executor.statuses(["axhub-7-a0"])
+    assert executor._broken_since == {}

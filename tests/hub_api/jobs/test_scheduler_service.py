@@ -227,11 +227,39 @@ def test_a_run_whose_supervisor_died_is_requeued_while_its_node_is_still_listed(
     executor.fail(job(session, job_id).submission_id, "supervisor died", infrastructure=True)
     service.run_pass()
     lost = job(session, job_id)
-    # queued again and, the node being listed, decided again in the same pass
-    assert (lost.attempt, lost.status) == (1, JobStatus.starting)
+    assert (lost.attempt, lost.status) == (1, JobStatus.queued)
     events = client.get(f"{URL}/{job_id}/events", headers=funded.headers(funded.engineer_a))
     [lost_event] = [e for e in events.json() if e["kind"] == "lost"]
     assert "supervisor died" in lost_event["reason"]
+
+
+def test_a_node_whose_run_lost_its_supervisor_gets_no_start_in_the_same_pass(
+    client: TestClient, funded: World, session: Session, engine: Engine, settings: Settings
+) -> None:
+    """The pass re-reads the inventory after the loss instead of placing on the node it read
+    before (the executor has left the broken node out since)."""
+    service, executor, _ = fake_cluster(engine, settings)
+    service.settings = service.settings.model_copy(update={"scheduler_pass_interval_s": 3600.0})
+    [job_id] = submit_many(client, funded, 1, gpu_type="L40S")
+    settle(service)
+    executor.fail(job(session, job_id).submission_id, "supervisor died", infrastructure=True)
+    report = service.run_pass()
+    assert report.started == []
+    assert job(session, job_id).wait_reason
+
+
+def test_a_repaired_node_gets_the_lost_job_again(
+    client: TestClient, funded: World, session: Session, engine: Engine, settings: Settings
+) -> None:
+    service, executor, _ = fake_cluster(engine, settings)
+    [job_id] = submit_many(client, funded, 1, gpu_type="L40S")
+    settle(service)
+    executor.fail(job(session, job_id).submission_id, "supervisor died", infrastructure=True)
+    service.run_pass()
+    executor.repair(L40S_NODE.node_id)
+    settle(service)
+    again = job(session, job_id)
+    assert (again.attempt, again.status, again.node_id) == (1, JobStatus.running, "node-l40s-0")
 
 
 def test_a_run_that_failed_by_itself_on_a_listed_node_fails(
