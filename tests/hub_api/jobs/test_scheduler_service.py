@@ -217,14 +217,24 @@ def test_a_node_lost_under_a_job_requeues_it_and_it_waits_for_that_type(
     assert job(session, job_id).status == JobStatus.running
 
 
-def test_a_run_whose_supervisor_died_is_requeued_while_its_node_is_still_listed(
-    client: TestClient, funded: World, session: Session, engine: Engine, settings: Settings
-) -> None:
-    """Ray can report a dead node's jobs failed before its node list drops the node."""
-    service, executor, _ = fake_cluster(engine, settings)
+def supervisor_dies_under_a_running_job(
+    client: TestClient, funded: World, session: Session, service: SchedulerService
+) -> tuple[InMemoryExecutor, int]:
+    """An L40S job runs; then the cluster reports its run failed because its supervisor
+    died (as Ray reports a dead node's jobs before its node list drops the node)."""
+    executor = service.executor
+    assert isinstance(executor, InMemoryExecutor)
     [job_id] = submit_many(client, funded, 1, gpu_type="L40S")
     settle(service)
     executor.fail(job(session, job_id).submission_id, "supervisor died", infrastructure=True)
+    return executor, job_id
+
+
+def test_a_run_whose_supervisor_died_is_requeued_while_its_node_is_still_listed(
+    client: TestClient, funded: World, session: Session, engine: Engine, settings: Settings
+) -> None:
+    service, _, _ = fake_cluster(engine, settings)
+    _, job_id = supervisor_dies_under_a_running_job(client, funded, session, service)
     service.run_pass()
     lost = job(session, job_id)
     assert (lost.attempt, lost.status) == (1, JobStatus.queued)
@@ -238,11 +248,9 @@ def test_a_node_whose_run_lost_its_supervisor_gets_no_start_in_the_same_pass(
 ) -> None:
     """The pass re-reads the inventory after the loss instead of placing on the node it read
     before (the executor has left the broken node out since)."""
-    service, executor, _ = fake_cluster(engine, settings)
+    service, _, _ = fake_cluster(engine, settings)
     service.settings = service.settings.model_copy(update={"scheduler_pass_interval_s": 3600.0})
-    [job_id] = submit_many(client, funded, 1, gpu_type="L40S")
-    settle(service)
-    executor.fail(job(session, job_id).submission_id, "supervisor died", infrastructure=True)
+    _, job_id = supervisor_dies_under_a_running_job(client, funded, session, service)
     report = service.run_pass()
     assert report.started == []
     assert job(session, job_id).wait_reason
@@ -251,10 +259,8 @@ def test_a_node_whose_run_lost_its_supervisor_gets_no_start_in_the_same_pass(
 def test_a_repaired_node_gets_the_lost_job_again(
     client: TestClient, funded: World, session: Session, engine: Engine, settings: Settings
 ) -> None:
-    service, executor, _ = fake_cluster(engine, settings)
-    [job_id] = submit_many(client, funded, 1, gpu_type="L40S")
-    settle(service)
-    executor.fail(job(session, job_id).submission_id, "supervisor died", infrastructure=True)
+    service, _, _ = fake_cluster(engine, settings)
+    executor, job_id = supervisor_dies_under_a_running_job(client, funded, session, service)
     service.run_pass()
     executor.repair(L40S_NODE.node_id)
     settle(service)
