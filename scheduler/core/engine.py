@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from itertools import chain
 from typing import Any
 
-from scheduler.core.admission import BudgetLedger, QuotaLedger
+from scheduler.core.admission import EPS, BudgetLedger, QuotaLedger
 from scheduler.core.estimate import find_reservation
 from scheduler.core.model import (
     PendingJob,
@@ -45,7 +45,7 @@ from scheduler.core.model import (
 from scheduler.core.placement import ClusterCapacity, JobShape
 from scheduler.core.policies import PassState, get_policy
 from scheduler.core.preemption import plan_preemption, rank_reason
-from scheduler.core.protection import protected_until_s
+from scheduler.core.protection import min_runtime_ends_s, protected_until_s
 from scheduler.core.waits import Wait, wait_decisions
 
 
@@ -77,7 +77,7 @@ class _Pass:
         self.may_preempt = (self.s.preemption or self.s.quota_reclaim) and (
             self.s.max_preemptions_per_pass > 0 and self.s.max_preemption_searches_per_pass > 0
         )
-        self._victims_on_node: dict[int, list[RunningJob]] | None = None
+        self._victims_on_node: dict[bool, dict[int, list[RunningJob]]] = {}
         self._preempt_failed: set[tuple[object, ...]] = set()
         # (GPU types, GPUs, multi-node) -> [schedulable types, shape, capacity epoch at which
         # the shape was seen not to fit on free devices, ... on available devices, capacity
@@ -86,23 +86,37 @@ class _Pass:
         self._job_info: dict[tuple[tuple[str, ...], float, bool], list[Any]] = {}
 
     # -- helpers -------------------------------------------------------------------
-    def victims_on_node(self) -> dict[int, list[RunningJob]]:
+    def victims_on_node(self, *, first_gpu: bool = False) -> dict[int, list[RunningJob]]:
         """Running jobs that may be preempted at all (``protected_until_s``: preemptible, ran
         ``min_runtime_s`` times ``preemption_backoff`` per earlier preemption, preempted fewer
-        than ``max_preemptions_per_job`` times)."""
-        if self._victims_on_node is None:
-            table: dict[int, list[RunningJob]] = {}
+        than ``max_preemptions_per_job`` times); ``first_gpu``: for a company that holds no
+        GPUs, for which the back-off yields (``min_runtime_ends_s``)."""
+        table = self._victims_on_node.get(first_gpu)
+        if table is None:
+            table = {}
             now, settings = self.now, self.s
+            protection = min_runtime_ends_s if first_gpu else protected_until_s
             for job in self.snap.running:
-                if protected_until_s(job, settings) > now:
+                if protection(job, settings) > now:
                     continue
                 for i in {self.cap.index_of.get(s.node_id) for s in job.placement}:
                     if i is not None:
                         table.setdefault(i, []).append(job)
             for jobs in table.values():
                 jobs.sort(key=lambda j: (-j.start_time_s, j.job_id))
-            self._victims_on_node = table
-        return self._victims_on_node
+            self._victims_on_node[first_gpu] = table
+        return table
+
+    def holds_no_gpu(self, job: PendingJob) -> bool:
+        """An entitled job of a company that holds no GPUs (``first_gpu_preemption``): the
+        back-off protection of borrowers of companies that keep other GPUs yields to it, on
+        devices no reservation holds (a company whose jobs wait while it holds nothing gets
+        none of its fair share; the back-off of a much-preempted long job runs to hours)."""
+        return (
+            self.s.first_gpu_preemption
+            and self.entitled(job.job_id)
+            and self.quota.used_total[job.company_id] <= EPS
+        )
 
     def order(self, candidates: Sequence[PendingJob]) -> Iterator[PendingJob]:
         limit = self.s.starvation_after_s
@@ -307,19 +321,33 @@ class _Pass:
         if budget_left <= 0 or self.preempt_attempts >= self.s.max_preemption_searches_per_pass:
             self.may_preempt = False
             return None
+        first_gpu = self.holds_no_gpu(job)
         rank = (
             job.company_id, job.priority, self.state.las_level(job.attained_gpu_seconds),
-            shape, types, use_free, self.is_starving(job), self.entitled(job.job_id),
+            shape, types, use_free, self.is_starving(job), self.entitled(job.job_id), first_gpu,
         )  # fmt: skip
         if rank in self._preempt_failed:
             return None
         self.preempt_attempts += 1
         self.may_preempt = self.preempt_attempts < self.s.max_preemption_searches_per_pass
-        check = self.eligible_victim(job)
+        check: Any = self.eligible_victim(job)
         planned = plan_preemption(
-            shape, types, self.cap, use_free, self.victims_on_node(), check,  # type: ignore[arg-type]
-            self.now,
-        )  # fmt: skip
+            shape, types, self.cap, use_free, self.victims_on_node(), check, self.now
+        )
+        if planned is None and first_gpu:
+            used = self.quota.used_total
+
+            def keeps_gpus(victim: RunningJob, gpu_type: str) -> bool:
+                return (
+                    not self.entitled(victim.job_id)
+                    and used[victim.company_id] - victim.num_gpus > EPS
+                    and check(victim, gpu_type)
+                )
+
+            planned = plan_preemption(
+                shape, types, self.cap, False, self.victims_on_node(first_gpu=True),
+                keeps_gpus, self.now,
+            )  # fmt: skip
         if planned is None or len(planned[1]) > budget_left:
             self._preempt_failed.add(rank)
             return None
@@ -339,6 +367,11 @@ class _Pass:
             why = (
                 f"preempted by {job.job_id}: company {job.company_id} reclaims its guaranteed "
                 f"GPUs from borrowing company {victim.company_id}"
+            )
+        if protected_until_s(victim, self.s) > self.now:
+            why += (
+                f" (company {job.company_id} holds no GPUs: {victim.job_id}'s back-off "
+                f"protection after {victim.preemption_count} preemptions yields)"
             )
         self.cap.release(victim.placement)
         self.quota.remove(victim.company_id, self.quota.type_of(victim), victim.num_gpus)

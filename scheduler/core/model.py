@@ -124,6 +124,10 @@ class PolicySettings:
     preemption_backoff: float = 1.25  # a job preempted k times is protected min_runtime x this^k
     # ... at most this long (None: no cap; a 1 h cap measured as a wash, decision 0002)
     max_preemption_protection_s: float | None = None
+    # an entitled job of a company that holds no GPUs may preempt, past the back-off (not
+    # the minimum run time), a borrower of a company that keeps other GPUs (policies with
+    # a fair-share fill; off: measured as a wash, decision 0002)
+    first_gpu_preemption: bool = False
     max_preemption_searches_per_pass: int = 8  # bounds the pass time on huge queues
     fair_share_usage_horizon_s: float = 6 * 3600.0  # decayed usage counts as usage / horizon
     las_thresholds_gpu_s: tuple[float, ...] = (3600.0, 8 * 3600.0)  # 2D-LAS queue bounds

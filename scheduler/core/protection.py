@@ -28,3 +28,15 @@ def protected_until_s(job: RunningJob, settings: PolicySettings) -> float:
             backed_off = min(backed_off, longest)
         protection = max(protection, backed_off)
     return job.start_time_s + protection
+
+
+def min_runtime_ends_s(job: RunningJob, settings: PolicySettings) -> float:
+    """When ``job`` has run ``min_runtime_s`` since its start (``inf`` if it may never be
+    preempted): the protection that still holds against a company holding no GPUs, for
+    which the back-off yields (``first_gpu_preemption``)."""
+    if not job.preemptible:
+        return math.inf
+    cap = settings.max_preemptions_per_job
+    if cap is not None and job.preemption_count >= cap:
+        return math.inf
+    return job.start_time_s + settings.min_runtime_s

@@ -26,7 +26,8 @@ from scheduler.core.model import (
     RunningJob,
     SchedulingSnapshot,
 )
-from scheduler.core.protection import protected_until_s
+from scheduler.core.policies import get_policy
+from scheduler.core.protection import min_runtime_ends_s, protected_until_s
 from scheduler.sim.trace import TraceJob
 
 # (t0, t1, allocated GPUs per tenant, unfinished (waiting + running) jobs counted per shape
@@ -223,6 +224,9 @@ class _Simulation:
         if not (s.preemption or s.quota_reclaim) or s.min_runtime_s <= 0:
             return math.inf
         ends = [protected_until_s(run, s) for run in self.executor.running.values()]
+        if s.first_gpu_preemption and getattr(get_policy(s.policy), "uses_entitlement", False):
+            # the back-off yields to a company that holds no GPUs
+            ends += [min_runtime_ends_s(run, s) for run in self.executor.running.values()]
         return min((t for t in ends if t > self.now), default=math.inf)
 
     def run(self, observer: IntervalObserver | None) -> SimResult:

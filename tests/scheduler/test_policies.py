@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from scheduler.core import CompanyQuota, PolicySettings, WaitReason
+from scheduler.core import CompanyQuota, GpuNode, PolicySettings, RunningJob, WaitReason
 from scheduler.core.protection import protected_until_s
 from tests.scheduler.builders import (
     NOW,
@@ -394,3 +394,72 @@ def test_fair_share_fill_gives_whole_jobs_by_gpu_type() -> None:
     # a heavy weight puts a first: the G2 node is a's, c's job is left out
     heavy = entitled_jobs(nodes, [], jobs, lambda c: 100.0 if c == "a" else 1.0)
     assert heavy == {"big", "s1"}
+
+
+def backed_off(
+    job_id: str, on: str | list[tuple[str, int, float]], company: str, *, ran_s: float = 3600.0
+) -> RunningJob:
+    """A 1-GPU job preempted 20 times: back-off protection 600 s x 1.25^20 = 14.5 h."""
+    job = running(job_id, on, 1, company, started_ago_s=ran_s, attained=1e5)
+    return dataclasses.replace(job, preemption_count=20)
+
+
+FOUR_OF_A = [backed_off(f"a{d}", [("n", d, 1.0)], "a") for d in range(4)]
+
+
+N4, M1, S1 = node("n", 4), node("m", 1), node("s", 1)
+
+
+@pytest.mark.parametrize(
+    ("nodes", "busy", "quotas", "settings", "expect_preempted"),
+    [
+        pytest.param([N4], FOUR_OF_A, None, {}, 1, id="back-off-yields-to-a-company-holding-none"),
+        pytest.param(
+            [N4], FOUR_OF_A, None, {"first_gpu_preemption": False}, 0, id="rule-off-back-off-holds"
+        ),
+        pytest.param(
+            [N4],
+            [backed_off(f"a{d}", [("n", d, 1.0)], "a", ran_s=300.0) for d in range(4)],
+            None,
+            {},
+            0,
+            id="minimum-run-time-still-holds",
+        ),
+        pytest.param(
+            [N4, M1],
+            [*FOUR_OF_A, running("b0", "m", 1, "b", started_ago_s=60)],
+            None,
+            {},
+            0,
+            id="company-already-holding-a-gpu",
+        ),
+        pytest.param(
+            [S1],
+            [backed_off("a0", "s", "a")],
+            {"a": CompanyQuota("a", {}, None, 1.0), "b": CompanyQuota("b", {}, None, 9.0)},
+            {},
+            0,
+            id="victim-company-would-hold-none",
+        ),
+    ],
+)
+def test_las_fair_first_gpu_preemption(
+    nodes: list[GpuNode],
+    busy: list[RunningJob],
+    quotas: dict[str, CompanyQuota] | None,
+    settings: dict[str, object],
+    expect_preempted: int,
+) -> None:
+    """Company b waits with nothing running; a's long jobs are protected for hours by their
+    back-off. With ``first_gpu_preemption`` the back-off (not the minimum run time) yields to
+    b, for a borrower of a company that keeps other GPUs."""
+    opts = {"preemption": True, "first_gpu_preemption": True, **settings}
+    result = run_pass(
+        nodes, [pending("b1", 1, "b")], busy, policy="las_fair", quotas=quotas, **opts
+    )
+    assert len(preempted(result)) == expect_preempted
+    if expect_preempted:
+        assert started(result) == ["b1"]
+        assert "company b holds no GPUs" in result.preemptions[0].reason
+    else:
+        assert "b1" in waiting(result)

@@ -67,6 +67,7 @@ def snapshots(draw: st.DrawFn, policy: str | None = None, bare: bool = False) ->
                 j.job_id.replace("p", "r"), j.company_id, j.num_gpus, start.placement, NOW - ago,
                 j.time_limit_s, j.submit_time_s, j.gpu_types, j.priority, j.preemptible,
                 j.allow_multi_node, j.attained_gpu_seconds,
+                preemption_count=draw(st.sampled_from((0, 0, 3, 20))),
             )
         )  # fmt: skip
     quotas = {
@@ -92,6 +93,7 @@ def snapshots(draw: st.DrawFn, policy: str | None = None, bare: bool = False) ->
             starvation_after_s=draw(st.sampled_from((None, 86_400.0))),
             starvation_preemption=draw(st.booleans()), preemption=draw(st.booleans()),
             quota_reclaim=draw(st.booleans()), min_runtime_s=draw(st.sampled_from((0.0, 600.0))),
+            first_gpu_preemption=draw(st.booleans()),
         )  # fmt: skip
     return SchedulingSnapshot(
         NOW, nodes, tuple(running), tuple(jobs[n_running:]), quotas, accounts, knobs
