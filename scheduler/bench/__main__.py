@@ -89,6 +89,9 @@ def replay(args: argparse.Namespace) -> int:
         "checkpoint_interval_s": args.checkpoint_interval,
         "time_limit_rule": "ceil(duration * U(1.2, 5) / 1h) h, seeded per job",
         "policies": policies,
+        # the terms of jain_fairness: per tenant, received / fair share while it had jobs
+        # waiting (worst first), to see which companies the index is about
+        "fairness_by_tenant": {name: r.fairness_by_tenant for name, r in results.items()},
     }
     if tight:
         out["tight_budget"] = {"grant_fraction": args.tight_grant_fraction, "policies": tight}
@@ -103,6 +106,16 @@ def replay(args: argparse.Namespace) -> int:
         for name, t in targets.items():
             flag = "OK  " if t["met"] else "MISS"
             print(f"{flag} {name}: {t['value']:.4g} vs {t['target']:.4g} (ratio {t['ratio']:.3f})")
+    if DEFAULT_POLICY in results:
+        worst = list(results[DEFAULT_POLICY].fairness_by_tenant.items())[:3]
+        print(
+            f"{DEFAULT_POLICY} worst fairness terms (received / fair share while waiting): "
+            + ", ".join(
+                f"{c} {t['ratio']:.2f} of {t['fair_share_gpu_s'] / 3600:.1f} GPU-h"
+                for c, t in worst
+            ),
+            file=sys.stderr,
+        )
     json_path = Path(args.json)
     json_path.write_text(json.dumps(out, indent=2, sort_keys=True))
     if not args.no_plot:

@@ -175,8 +175,21 @@ class FairnessAccumulator:
                 heapq.heappush(heap, (share[tenant] / w, (share[tenant] + nxt) / w, tenant))
         return dict(share)
 
+    def by_tenant(self) -> dict[str, dict[str, float]]:
+        """Each tenant's x = received / fair share (the terms of ``jain``), worst first."""
+        rows = {
+            c: {
+                "received_gpu_s": max(0.0, self.received[c]),
+                "fair_share_gpu_s": f,
+                "ratio": max(0.0, self.received[c]) / f,
+            }
+            for c, f in self.fair.items()
+            if f > 1e-9
+        }
+        return dict(sorted(rows.items(), key=lambda kv: (kv[1]["ratio"], kv[0])))
+
     def jain(self) -> float:
-        xs = [max(0.0, self.received[c]) / f for c, f in self.fair.items() if f > 1e-9]
+        xs = [row["ratio"] for row in self.by_tenant().values()]
         squares = sum(x * x for x in xs)
         if not xs or squares == 0:
             return 1.0  # nobody waited, or all waiting tenants were treated alike (nothing)

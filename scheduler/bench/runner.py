@@ -95,4 +95,5 @@ def run_policy(
     replay_jobs = with_true_limits(jobs) if policy.oracle_limits else list(jobs)
     config = SimConfig(policy.settings, dict(grants), quotas, checkpoint_interval_s)
     result = simulate(replay_jobs, nodes, config, fairness)
+    result.fairness_by_tenant = fairness.by_tenant()
     return compute_metrics(result, grants, fairness), result

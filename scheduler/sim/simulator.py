@@ -72,6 +72,9 @@ class SimResult:
     pass_time_s: float
     replay_s: float
     timeline: list[tuple[float, float]]  # (time, allocated GPUs) after each event
+    # per tenant, while it had jobs waiting: GPU-seconds received and fair share (the bench's
+    # fairness metric fills it; the replay itself does not)
+    fairness_by_tenant: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class SimulatedExecutor:

@@ -171,6 +171,23 @@ def test_bench_cli_writes_json_and_plot(tmp_path: Path) -> None:
     assert out.with_suffix(".png").exists()
 
 
+def test_bench_json_lists_the_terms_of_each_policys_jain_index(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(CSV)
+    out = tmp_path / "out.json"
+    argv = ["--trace", str(path), "--cluster", "1x4:T4,1x2:A100", "--json", str(out)]
+    assert main([*argv, "--policies", "fifo,las", "--no-plot"]) == 0
+    data = json.loads(out.read_text())
+    for name in ("fifo", "las"):
+        terms = data["fairness_by_tenant"][name]
+        xs = [t["ratio"] for t in terms.values()]
+        assert xs == sorted(xs)  # worst first
+        for t in terms.values():
+            assert t["ratio"] == pytest.approx(t["received_gpu_s"] / t["fair_share_gpu_s"])
+        jain = sum(xs) ** 2 / (len(xs) * sum(x * x for x in xs)) if xs else 1.0
+        assert jain == pytest.approx(data["policies"][name]["jain_fairness"])
+
+
 def test_bench_scale_mode(tmp_path: Path) -> None:
     out = tmp_path / "scale.json"
     args = ["scale", "--pending", "300", "--gpus", "64", "--repeats", "3", "--json", str(out)]
