@@ -107,12 +107,12 @@ def replay(args: argparse.Namespace) -> int:
             flag = "OK  " if t["met"] else "MISS"
             print(f"{flag} {name}: {t['value']:.4g} vs {t['target']:.4g} (ratio {t['ratio']:.3f})")
     if DEFAULT_POLICY in results:
-        worst = list(results[DEFAULT_POLICY].fairness_by_tenant.items())[:3]
+        worst_terms = list(results[DEFAULT_POLICY].fairness_by_tenant.items())[:3]
         print(
             f"{DEFAULT_POLICY} worst fairness terms (received / fair share while waiting): "
             + ", ".join(
                 f"{c} {t['ratio']:.2f} of {t['fair_share_gpu_s'] / 3600:.1f} GPU-h"
-                for c, t in worst
+                for c, t in worst_terms
             ),
             file=sys.stderr,
         )
