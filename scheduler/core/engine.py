@@ -44,7 +44,7 @@ from scheduler.core.model import (
 )
 from scheduler.core.placement import ClusterCapacity, JobShape
 from scheduler.core.policies import PassState, get_policy
-from scheduler.core.preemption import plan_preemption, rank_reason
+from scheduler.core.preemption import Eligible, plan_preemption, rank_reason
 from scheduler.core.protection import min_runtime_ends_s, protected_until_s
 from scheduler.core.waits import Wait, wait_decisions
 
@@ -150,7 +150,7 @@ class _Pass:
             and (victim.submit_time_s, victim.job_id) > (job.submit_time_s, job.job_id)
         )
 
-    def eligible_victim(self, job: PendingJob) -> object:
+    def eligible_victim(self, job: PendingJob) -> Eligible:
         memo: dict[tuple[object, ...], bool] = {}
         level = self.state.las_level
 
@@ -330,7 +330,7 @@ class _Pass:
             return None
         self.preempt_attempts += 1
         self.may_preempt = self.preempt_attempts < self.s.max_preemption_searches_per_pass
-        check: Any = self.eligible_victim(job)
+        check = self.eligible_victim(job)
         planned = plan_preemption(
             shape, types, self.cap, use_free, self.victims_on_node(), check, self.now
         )

@@ -15,19 +15,15 @@ def protected_until_s(job: RunningJob, settings: PolicySettings) -> float:
     has been preempted ``max_preemptions_per_job`` times or if it is not preemptible. The
     engine and the replay's wake-ups use this one rule, so they agree to the last bit.
     """
-    if not job.preemptible:
-        return math.inf
-    cap = settings.max_preemptions_per_job
-    if cap is not None and job.preemption_count >= cap:
-        return math.inf
+    ends = min_runtime_ends_s(job, settings)
+    if not job.preemption_count or ends == math.inf:
+        return ends
     protection = settings.min_runtime_s
-    if job.preemption_count:
-        backed_off = protection * settings.preemption_backoff**job.preemption_count
-        longest = settings.max_preemption_protection_s
-        if longest is not None:
-            backed_off = min(backed_off, longest)
-        protection = max(protection, backed_off)
-    return job.start_time_s + protection
+    backed_off = protection * settings.preemption_backoff**job.preemption_count
+    longest = settings.max_preemption_protection_s
+    if longest is not None:
+        backed_off = min(backed_off, longest)
+    return job.start_time_s + max(protection, backed_off)
 
 
 def min_runtime_ends_s(job: RunningJob, settings: PolicySettings) -> float:
