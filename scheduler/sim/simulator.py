@@ -221,7 +221,12 @@ class _Simulation:
             self.executor.stop(pre.job_id, pre.reason)
         for start in result.starts:
             self.executor.start(self.pending[start.job_id], start.placement)
-        self.wake_s = self._next_protection_end() if self.pending else math.inf
+        if result.preemptions:
+            # the service passes again within seconds: the victims, requeued, may start on
+            # GPUs that are free now instead of waiting for the next arrival or completion
+            self.wake_s = self.now
+        else:
+            self.wake_s = self._next_protection_end() if self.pending else math.inf
         return len(result.starts) + len(result.preemptions)
 
     def _next_protection_end(self) -> float:

@@ -99,6 +99,27 @@ def test_a_job_blocked_only_by_a_victims_minimum_run_time_starts_when_it_ends() 
     assert result.preemptions == 1
 
 
+def test_a_preempted_job_restarts_at_once_on_a_gpu_that_is_free() -> None:
+    # "pinned" needs the A100 that "flex" (any model) holds while the T4 is free: the
+    # service passes again within seconds, so "flex" moves to the T4 right away instead of
+    # waiting for the next arrival or completion (2,100 s, when "pinned" ends)
+    jobs = [
+        TraceJob("busy", 0, 1000, 1, "a", ("T4",), 3600),
+        _job("flex", 0, 10_000, 1, "a"),
+        TraceJob("pinned", 2000, 100, 1, "b", ("A100",), 3600),
+    ]
+    settings = PolicySettings(
+        "las", backfill=False, min_runtime_s=0, starvation_after_s=None,
+        las_thresholds_gpu_s=(300.0,),
+    )  # fmt: skip
+    config = SimConfig(settings, {"a": 1e9, "b": 1e9}, checkpoint_interval_s=1500)
+    result = simulate(jobs, parse_cluster("1x1:A100,1x1:T4"), config)
+    assert result.preemptions == 1
+    assert result.records["pinned"].first_start_s == pytest.approx(2000)
+    # ran 2,000 s, kept the checkpoint at 1,500 s, restarted at 2,000 s with 8,500 s to go
+    assert result.records["flex"].finish_s == pytest.approx(2000 + 8500)
+
+
 def test_tight_grants_are_never_overdrawn() -> None:
     jobs = [_job(f"j{i}", 100 * i, 3000 + 500 * i, 1 + i % 2, f"t{i % 3}") for i in range(30)]
     default = next(p for p in BENCH_POLICIES if p.name == DEFAULT_POLICY)
