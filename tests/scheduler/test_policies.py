@@ -177,7 +177,9 @@ def test_preemption(
         (2, 10**6, {"max_preemptions_per_job": 3}, True),
         (20, 3700, {"preemption_backoff": 1.25, "max_preemption_protection_s": 3600}, True),
         (20, 3500, {"preemption_backoff": 1.25, "max_preemption_protection_s": 3600}, False),
-        (20, 3700, {"preemption_backoff": 1.25}, False),  # 600 x 1.25^20 s = 14.5 h, no cap
+        (20, 3700, {"preemption_backoff": 1.25}, True),  # 14.5 h of back-off, capped at 1 h
+        # 600 x 1.25^20 s = 14.5 h without the cap
+        (20, 3700, {"preemption_backoff": 1.25, "max_preemption_protection_s": None}, False),
     ],
 )
 def test_preemption_churn_is_bounded_per_job(
@@ -452,8 +454,12 @@ def test_las_fair_first_gpu_preemption(
 ) -> None:
     """Company b waits with nothing running; a's long jobs are protected for hours by their
     back-off. With ``first_gpu_preemption`` the back-off (not the minimum run time) yields to
-    b, for a borrower of a company that keeps other GPUs."""
-    opts = {"preemption": True, "first_gpu_preemption": True, **settings}
+    b, for a borrower of a company that keeps other GPUs (back-off uncapped here: the 1 h
+    default cap would end it as the jobs have run an hour)."""
+    opts = {
+        "preemption": True, "first_gpu_preemption": True, "max_preemption_protection_s": None,
+        **settings,
+    }  # fmt: skip
     result = run_pass(
         nodes, [pending("b1", 1, "b")], busy, policy="las_fair", quotas=quotas, **opts
     )
