@@ -8,6 +8,10 @@ reservations hold). A job that would run past the earliest reservation's start m
 ``avail``; a job that ends before it may use ``free`` (EASY backfill).
 
 Placement tie-break (documented in docs/scheduler.md):
+- a job that allows several GPU types takes the most plentiful type that fits: its types are
+  grouped by the GPUs each has in all (most first) and the rules below apply within the first
+  group that fits; a job's scarce types stay free for the jobs that can run only there (a
+  flexible job on the one G3 GPU left G3 jobs waiting for days in the replay, decision 0002);
 - whole-GPU job: the node with the *fewest* fully free devices that still fits (best fit,
   keeps big blocks whole), then node order (GPU type, node id); its lowest-index free devices;
 - fractional job: the device with the *least* free share that still fits (fills partly used
@@ -97,6 +101,7 @@ class ClusterCapacity:
         self._largest: dict[tuple[tuple[str, ...], bool], float] = {}  # at _largest_at
         self._largest_type: dict[tuple[str, bool], int] = {}  # per GPU type, likewise
         self._largest_at = 0
+        self._groups: dict[tuple[str, ...], list[tuple[str, ...]]] = {}  # _type_groups
 
     # -- bookkeeping -------------------------------------------------------------------
     def apply_running(self, job: RunningJob) -> None:
@@ -243,6 +248,10 @@ class ClusterCapacity:
         types: tuple[str, ...],
         only: list[int] | None = None,
     ) -> list[Slot] | None:
+        if only is None and len(types) > 1:
+            groups = self._type_groups(types)
+            if len(groups) > 1:
+                return self._find_by_group(view, shape, types, groups)
         if shape.whole == 0:
             return self._find_fraction(view, shape.units, types, only)
         best: int | None = None
@@ -259,6 +268,34 @@ class ClusterCapacity:
         if shape.multi_node:
             return self._find_gang(view, shape.whole, types)
         return None
+
+    def _find_by_group(
+        self,
+        view: list[list[int]],
+        shape: JobShape,
+        types: tuple[str, ...],
+        groups: list[tuple[str, ...]],
+    ) -> list[Slot] | None:
+        """One node (or device) in the first group of types that has one; a gang job only
+        when no group has a single node for it."""
+        single = shape._replace(multi_node=False) if shape.multi_node else shape
+        for group in groups:
+            found = self._find_in(view, single, group)
+            if found is not None:
+                return found
+        return self._find_gang(view, shape.whole, types) if shape.multi_node else None
+
+    def _type_groups(self, types: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """``types`` grouped by the GPUs of each type in all, most first (names sorted)."""
+        groups = self._groups.get(types)
+        if groups is None:
+            by_total: dict[int, list[str]] = {}
+            for t in types:
+                if t in self.by_type:
+                    by_total.setdefault(self.total_by_type[t], []).append(t)
+            groups = [tuple(sorted(by_total[n])) for n in sorted(by_total, reverse=True)]
+            self._groups[types] = groups
+        return groups
 
     def _find_fraction(
         self, view: list[list[int]], units: int, types: tuple[str, ...], only: list[int] | None

@@ -46,6 +46,49 @@ def test_type_and_draining(nodes: list, job: object, expected_node: str) -> None
     assert result.starts[0].placement[0].node_id == expected_node
 
 
+# the scarce type sorts first by name and is the best fit: both used to win it
+SCARCE, PLENTY = node("a10", 1, "A10"), node("t4", 4, "T4")
+PLENTY_FULL = running("busy", "t4", 4, started_ago_s=60)
+
+
+@pytest.mark.parametrize(
+    ("nodes", "busy", "job", "expected_node"),
+    [
+        ([SCARCE, PLENTY], [], pending("j", 1), "t4"),
+        ([SCARCE, PLENTY], [PLENTY_FULL], pending("j", 1), "a10"),
+        ([SCARCE, PLENTY], [], pending("j", 0.5), "t4"),
+        ([SCARCE, PLENTY], [], pending("j", 1, types=("A10", "T4")), "t4"),
+        ([SCARCE, PLENTY], [], pending("j", 1, types=("A10",)), "a10"),
+        (
+            [node("v16", 1, "V100M16"), node("v32", 1, "V100M32"), node("t", 2, "T4")],
+            [running("t0", "t", 2, started_ago_s=60)],
+            pending("j", 1, types=("V100M32", "V100M16")),
+            "v16",
+        ),
+        (
+            [node("a1", 4), node("a2", 4), node("a3", 4), node("l", 8, "L40S")],
+            [],
+            pending("j", 8, multi_node=True),
+            "l",
+        ),
+    ],
+    ids=[
+        "any-type-takes-the-plentiful-type",
+        "scarce-type-when-nothing-else-fits",
+        "fraction-likewise",
+        "listed-types-likewise",
+        "a-job-that-needs-the-scarce-type-gets-it",
+        "types-of-equal-size-best-fit-then-node-order",
+        "one-node-of-a-scarcer-type-before-a-gang",
+    ],
+)
+def test_a_job_allowing_several_types_leaves_scarce_types_free(
+    nodes: list, busy: list, job: object, expected_node: str
+) -> None:
+    result = run_pass(nodes, [job], busy)
+    assert {s.node_id for s in result.starts[0].placement} == {expected_node}
+
+
 def test_all_nodes_of_type_draining_waits_with_reason() -> None:
     result = run_pass([node("g", 4, "G3", draining=True)], [pending("j", 1, types=("G3",))])
     assert result.waiting[0].code is WaitReason.DRAINING
