@@ -5,8 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HUB_DATA_DIR ?= $(CURDIR)/data
+TRACE ?= ../shared/traces/openb_dev.csv
+# the trace README's cluster (21 GPUs), a larger (37) and a smaller one (17): decision 0002
+CLUSTER_README := 1x8:G2,1x4:G2,1x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3
+CLUSTER_LARGER := 2x8:G2,2x4:G2,2x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3
+CLUSTER_SMALLER := 1x8:G2,1x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3
+SET ?=
 
-.PHONY: help install up api db seed test test-fast lint format typecheck bench clean helm browser
+.PHONY: help install up api db seed test test-fast lint format typecheck bench bench-suite clean helm browser
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,6 +67,16 @@ browser: ## Debian's Chromium, its driver and a Korean font, for the portal's en
 		  || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$PKGS >/dev/null; }; } \
 		|| echo "Chromium could not be installed: the portal's browser test will be skipped" >&2; \
 	else echo "no apt-get: the portal's browser test will be skipped" >&2; fi
+
+bench: install ## Scheduler benchmark: every policy on TRACE, README cluster (bench-results/)
+	@mkdir -p bench-results
+	$(BIN)/python -m scheduler.bench --trace $(TRACE) --cluster $(CLUSTER_README) --json bench-results/out.json
+
+bench-suite: install ## Default vs las vs fifo on 3 clusters x 4 traces (SET="field=value ..." to try a knob)
+	@mkdir -p bench-results
+	$(BIN)/python -m scheduler.bench suite --trace $(TRACE) --cluster $(CLUSTER_README) \
+		--cluster $(CLUSTER_LARGER) --cluster $(CLUSTER_SMALLER) --perturb-seeds 0,1,2,3 \
+		$(foreach pair,$(SET),--set $(pair)) --json bench-results/suite.json
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -o requirements.lock

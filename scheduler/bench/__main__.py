@@ -4,6 +4,8 @@ Replay:  python -m scheduler.bench --trace CSV --cluster SPEC --json OUT.json
 Scale:   python -m scheduler.bench scale --pending 10000 --gpus 1000 --json OUT.json
 Dispatch: python -m scheduler.bench dispatch --json OUT.json (hub vs Ray submit→RUNNING)
 Perturb: python -m scheduler.bench perturb --trace CSV --seed 1 --out OUT.csv
+Suite:   python -m scheduler.bench suite --trace CSV --cluster SPEC [--cluster SPEC ...]
+             --perturb-seeds 0,1,2,3 [--limit-seeds 0] [--set FIELD=VALUE ...] --json OUT.json
 """
 
 from __future__ import annotations
@@ -138,6 +140,44 @@ def scale(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        msg = f"expected comma-separated integers, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
+    return seeds
+
+
+def suite(argv: Sequence[str]) -> int:
+    from scheduler.bench.suite import format_table, parse_overrides, run_suite
+
+    sp = argparse.ArgumentParser(prog="python -m scheduler.bench suite")
+    sp.add_argument("--trace", required=True)
+    sp.add_argument("--cluster", action="append", required=True, help="repeat for several")
+    sp.add_argument("--perturb-seeds", type=_seeds, default=[0], help="0 = the trace as is")
+    sp.add_argument("--limit-seeds", type=_seeds, default=[0], help="seeds of the limit rule")
+    sp.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="PolicySettings override for the default policy (JSON value)")  # fmt: skip
+    sp.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
+    sp.add_argument("--json", required=True)
+    args = sp.parse_args(argv)
+    try:
+        overrides = parse_overrides(args.set)
+        for spec in args.cluster:
+            parse_cluster(spec)
+    except ValueError as exc:
+        sp.error(str(exc))
+    out = run_suite(
+        args.trace, args.cluster, args.perturb_seeds, args.limit_seeds, overrides, args.workers
+    )
+    print(format_table(out))
+    Path(args.json).write_text(json.dumps(out, indent=2, sort_keys=True))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "dispatch":
@@ -152,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         pargs = pp.parse_args(argv[1:])
         write_csv(perturb(load_trace(pargs.trace), pargs.seed), pargs.out)
         return 0
+    if argv and argv[0] == "suite":
+        return suite(argv[1:])
     if argv and argv[0] == "scale":
         sp = argparse.ArgumentParser(prog="python -m scheduler.bench scale")
         sp.add_argument("--pending", type=int, default=10000)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import random
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,22 +39,28 @@ def time_limit_for(job_id: str, duration_s: float, seed: int) -> float:
 
 
 def load_trace(path: str | Path, seed: int = 0) -> list[TraceJob]:
-    jobs = []
     with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            duration = max(1.0, float(row["duration_s"]))
-            types = tuple(sorted({t for t in (row.get("gpu_type") or "").split("|") if t}))
-            jobs.append(
-                TraceJob(
-                    job_id=row["job_id"],
-                    submit_s=float(row["submit_s"]),
-                    duration_s=duration,
-                    num_gpus=float(row["num_gpus"]),
-                    tenant=row["tenant"],
-                    gpu_types=types,
-                    time_limit_s=time_limit_for(row["job_id"], duration, seed),
-                )
+        return jobs_from_rows(csv.DictReader(f), seed)
+
+
+def jobs_from_rows(rows: Iterable[Mapping[str, str]], seed: int = 0) -> list[TraceJob]:
+    """Trace rows (the CSV's columns as strings) as jobs in submit order, with time limits
+    from ``time_limit_for`` and ``seed``."""
+    jobs = []
+    for row in rows:
+        duration = max(1.0, float(row["duration_s"]))
+        types = tuple(sorted({t for t in (row.get("gpu_type") or "").split("|") if t}))
+        jobs.append(
+            TraceJob(
+                job_id=row["job_id"],
+                submit_s=float(row["submit_s"]),
+                duration_s=duration,
+                num_gpus=float(row["num_gpus"]),
+                tenant=row["tenant"],
+                gpu_types=types,
+                time_limit_s=time_limit_for(row["job_id"], duration, seed),
             )
+        )
     jobs.sort(key=lambda j: (j.submit_s, j.job_id))
     return jobs
 
