@@ -49,6 +49,14 @@ BENCH_POLICIES: tuple[BenchPolicy, ...] = (
 )
 
 
+def bench_policy(name: str) -> BenchPolicy:
+    """The benchmark's policy of that name (``KeyError`` names the known ones)."""
+    for policy in BENCH_POLICIES:
+        if policy.name == name:
+            return policy
+    raise KeyError(f"unknown bench policy {name!r}; known: {[p.name for p in BENCH_POLICIES]}")
+
+
 def tenant_demand(jobs: Sequence[TraceJob]) -> dict[str, float]:
     demand: dict[str, float] = defaultdict(float)
     for j in jobs:

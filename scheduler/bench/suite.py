@@ -17,10 +17,10 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from scheduler.bench.perturb import perturb
-from scheduler.bench.runner import BENCH_POLICIES, DEFAULT_POLICY, BenchPolicy, run_policy
+from scheduler.bench.runner import DEFAULT_POLICY, bench_policy, run_policy
 from scheduler.core.model import PolicySettings
 from scheduler.core.policies import get_policy
 from scheduler.sim.trace import jobs_from_rows, load_trace, parse_cluster
@@ -80,9 +80,9 @@ def _typed_value(name: str, annotation: str, text: str) -> Any:
         return None
     if expected is bool and isinstance(value, bool):
         return value
-    if expected is int and isinstance(value, int) and not isinstance(value, bool):
+    if expected is int and _is_number(value) and isinstance(value, int):
         return value
-    if expected is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if expected is float and _is_number(value):
         return float(value)
     if expected is str and isinstance(value, str):
         return value
@@ -91,7 +91,7 @@ def _typed_value(name: str, annotation: str, text: str) -> Any:
     raise ValueError(f"--set {name}={text}: expected {annotation}")
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -103,7 +103,7 @@ def _replay(task: tuple[str, SuiteConfig, str, dict[str, Any]]) -> dict[str, flo
         )
     else:
         jobs = load_trace(trace, seed=config.limit_seed)
-    policy: BenchPolicy = next(p for p in BENCH_POLICIES if p.name == policy_name)
+    policy = bench_policy(policy_name)
     if overrides:
         policy = replace(policy, settings=replace(policy.settings, **overrides))
     metrics, _ = run_policy(policy, jobs, parse_cluster(config.cluster), None)

@@ -11,7 +11,7 @@ import pytest
 
 from scheduler.bench.__main__ import main
 from scheduler.bench.perturb import perturb, write_csv
-from scheduler.bench.runner import BENCH_POLICIES, DEFAULT_POLICY, run_policy
+from scheduler.bench.runner import DEFAULT_POLICY, bench_policy, run_policy
 from scheduler.bench.suite import cluster_labels, parse_overrides, run_suite
 from scheduler.sim import load_trace, parse_cluster
 from scheduler.sim.trace import jobs_from_rows
@@ -45,8 +45,7 @@ def trace(tmp_path: Path) -> str:
 
 
 def replay(policy_name: str, jobs: Any, cluster: str) -> dict[str, float | int]:
-    policy = next(p for p in BENCH_POLICIES if p.name == policy_name)
-    metrics, _ = run_policy(policy, jobs, parse_cluster(cluster), None)
+    metrics, _ = run_policy(bench_policy(policy_name), jobs, parse_cluster(cluster), None)
     return metrics
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from scheduler.bench.__main__ import main
 from scheduler.bench.metrics import FairnessAccumulator, alone_mean_jct, percentile, water_fill
-from scheduler.bench.runner import BENCH_POLICIES, DEFAULT_POLICY, run_policy
+from scheduler.bench.runner import BENCH_POLICIES, DEFAULT_POLICY, bench_policy, run_policy
 from scheduler.core import PolicySettings
 from scheduler.executors.base import Executor
 from scheduler.sim import SimConfig, TraceJob, load_trace, parse_cluster, simulate
@@ -122,7 +122,7 @@ def test_a_preempted_job_restarts_at_once_on_a_gpu_that_is_free() -> None:
 
 def test_tight_grants_are_never_overdrawn() -> None:
     jobs = [_job(f"j{i}", 100 * i, 3000 + 500 * i, 1 + i % 2, f"t{i % 3}") for i in range(30)]
-    default = next(p for p in BENCH_POLICIES if p.name == DEFAULT_POLICY)
+    default = bench_policy(DEFAULT_POLICY)
     metrics, _ = run_policy(default, jobs, parse_cluster("1x4:A100"), 0.6)
     assert metrics["budget_overrun_gpu_s"] == 0
     assert metrics["refused_budget"] > 0
