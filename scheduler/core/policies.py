@@ -338,16 +338,17 @@ WIDE_JOB_GPUS = 2.0  # a job of this many GPUs or more needs devices of one node
 
 
 def displaces_for_width(job: PendingJob, victim: RunningJob, entitled: frozenset[str]) -> bool:
-    """Both entitled, different companies, ``job`` wide and wider than ``victim``.
+    """Both entitled, ``job`` wide and wider than ``victim``, whatever their companies.
 
     The fill placed both side by side, so the narrower job fits elsewhere within its
     company's share; the wide one can only wait for a whole node to empty, which on a busy
-    cluster it never does (small jobs take every device freed). Measured in decision 0002.
+    cluster it never does (small jobs take every device freed). A company's own small job
+    is no exception: it blocks the company's wide job just the same. Measured in decision
+    0002.
     """
     return (
         job.num_gpus >= WIDE_JOB_GPUS
         and job.num_gpus > victim.num_gpus
-        and job.company_id != victim.company_id
         and job.job_id in entitled
         and victim.job_id in entitled
     )
@@ -355,7 +356,7 @@ def displaces_for_width(job: PendingJob, victim: RunningJob, entitled: frozenset
 
 def _entitled_las_preempts(job: PendingJob, victim: RunningJob, s: PassState) -> bool:
     """A job within its fair share reclaims GPUs from borrowers (jobs outside the fill);
-    nobody but another entitled job preempts an entitled one: a wider one of another company
+    nobody but another entitled job preempts an entitled one: a wider one
     (``displaces_for_width``) or one of a lower 2D-LAS level."""
     mine, theirs = job.job_id in s.entitled, victim.job_id in s.entitled
     if mine != theirs:

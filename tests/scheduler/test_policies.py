@@ -367,19 +367,25 @@ def test_las_fair_serves_fair_shares_before_borrowers() -> None:
     assert preempted(result) == []
 
 
-def test_las_fair_moves_a_narrower_entitled_job_off_the_node_a_wide_one_needs() -> None:
+@pytest.mark.parametrize("small_company", ["b", "a"], ids=["other-company", "same-company"])
+def test_las_fair_moves_a_narrower_entitled_job_off_the_node_a_wide_one_needs(
+    small_company: str,
+) -> None:
     nodes = [node("n", 8), node("s", 1)]
-    # the fill puts b's 1-GPU job on the 1-GPU node and a's 8-GPU job on n: both entitled,
-    # but b's job runs on n, so a's job could only wait for a node that never empties
-    small = running("small", [("n", 0, 1.0)], 1, "b", started_ago_s=1800)  # LAS level 0
+    # the fill puts the 1-GPU job on the 1-GPU node and a's 8-GPU job on n: both entitled,
+    # but the small job runs on n, so a's job could only wait for a node that never
+    # empties — whether the small job is another company's or a's own
+    small = running("small", [("n", 0, 1.0)], 1, small_company, started_ago_s=1800)
     result = run_pass(nodes, [pending("wide", 8, "a")], [small], policy="las_fair", preemption=True)
     assert preempted(result) == ["small"]
     assert started(result) == ["wide"]
     assert "needs 8 GPUs of one node" in result.preemptions[0].reason
 
 
-def test_las_fair_never_moves_a_job_of_the_same_company_for_width() -> None:
-    nodes = [node("n", 8), node("s", 1)]
+def test_las_fair_never_moves_a_job_the_fill_does_not_place_elsewhere() -> None:
+    nodes = [node("n", 8)]
+    # one node only: a's 8-GPU job and its own 1-GPU job cannot both be entitled, and the
+    # running job, already placed, stays in the fill: the wide job waits
     small = running("small", [("n", 0, 1.0)], 1, "a", started_ago_s=1800)
     result = run_pass(nodes, [pending("wide", 8, "a")], [small], policy="las_fair", preemption=True)
     assert preempted(result) == []
