@@ -114,7 +114,9 @@ class PolicySettings:
     backfill: bool = True  # EASY backfill: later jobs never delay the reserved start
     max_reservations: int = 1  # blocked jobs that get a reservation (1 = classic EASY)
     head_of_line_blocking: bool = False  # strict: nothing starts behind a blocked job
-    starvation_after_s: float | None = 72 * 3600.0  # aging: promote jobs waiting longer
+    # aging: promote jobs waiting longer (las_fair: in their company's queue, and past the
+    # fair-share tiers in preemption; 36 h measured best of 6-72 h, decision 0002)
+    starvation_after_s: float | None = 36 * 3600.0
     starvation_preemption: bool = False  # a starving job may preempt younger jobs
     preemption: bool = True  # let the policy preempt lower-ranked preemptible jobs
     quota_reclaim: bool = True  # a company below its guarantee may preempt borrowers

@@ -357,9 +357,17 @@ def displaces_for_width(job: PendingJob, victim: RunningJob, entitled: frozenset
 def _entitled_las_preempts(job: PendingJob, victim: RunningJob, s: PassState) -> bool:
     """A job within its fair share reclaims GPUs from borrowers (jobs outside the fill);
     nobody but another entitled job preempts an entitled one: a wider one
-    (``displaces_for_width``) or one of a lower 2D-LAS level."""
+    (``displaces_for_width``) or one of a lower 2D-LAS level — except a borrower that has
+    waited past ``starvation_after_s``, which is judged by 2D-LAS alone (Tiresias' guard).
+
+    Why the exception: the fill may never reach a borrower's job — typically an 8-GPU job
+    of a busy company whose only fitting node holds another company's long entitled 1-GPU
+    job — and without it such a job waited until the whole queue drained (25 days on the
+    17-GPU replay). Measured in decision 0002."""
     mine, theirs = job.job_id in s.entitled, victim.job_id in s.entitled
     if mine != theirs:
+        if theirs and job.submit_time_s <= _oldest_fresh_submit(s):
+            return _las_preempts(job, victim, s)
         return mine
     if mine and displaces_for_width(job, victim, s.entitled):
         return True

@@ -104,6 +104,13 @@ def rank_reason(
     fair-share fill of a policy that uses it, else None)."""
     mine, theirs = level(job.attained_gpu_seconds), level(victim.attained_at(now_s))
     if entitled is not None and (job.job_id in entitled) != (victim.job_id in entitled):
+        if victim.job_id in entitled:  # only a starving borrower preempts an entitled job
+            waited = (now_s - job.submit_time_s) / 3600.0
+            return (
+                f"starvation guard: it has waited {waited:.1f} h, beyond company "
+                f"{job.company_id}'s fair share, and is judged by attained GPU-time alone "
+                f"(2D-LAS level {mine} < {theirs})"
+            )
         return (
             f"fair share: it is within company {job.company_id}'s fair share of the "
             f"GPUs, {victim.job_id} runs beyond company {victim.company_id}'s"

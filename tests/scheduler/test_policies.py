@@ -382,6 +382,40 @@ def test_las_fair_moves_a_narrower_entitled_job_off_the_node_a_wide_one_needs(
     assert "needs 8 GPUs of one node" in result.preemptions[0].reason
 
 
+DAY_AND_A_HALF = 36 * 3600.0
+LONG_RUNNER = running("long", [("n", 0, 1.0)], 1, "b", attained=1e5)  # 2D-LAS level 2
+FRESH_RUNNER = running("long", [("n", 0, 1.0)], 1, "b", started_ago_s=1800)  # level 0
+
+
+@pytest.mark.parametrize(
+    ("waited_s", "victim", "starvation_after_s", "expect_preempted"),
+    [
+        pytest.param(200_000.0, LONG_RUNNER, DAY_AND_A_HALF, ["long"], id="starving-beats-level-2"),
+        pytest.param(10_000.0, LONG_RUNNER, DAY_AND_A_HALF, [], id="not-yet-starving"),
+        pytest.param(200_000.0, FRESH_RUNNER, DAY_AND_A_HALF, [], id="starving-but-same-level"),
+        pytest.param(200_000.0, LONG_RUNNER, None, [], id="aging-off"),
+    ],
+)
+def test_las_fair_starving_borrower_is_judged_by_las_alone(
+    waited_s: float,
+    victim: RunningJob,
+    starvation_after_s: float | None,
+    expect_preempted: list[str],
+) -> None:
+    # b's 1-GPU job fills first (smaller), so a's 8-GPU job no longer fits the fill: a
+    # borrower, which may not preempt the entitled job — unless it has starved
+    wide = pending("wide", 8, "a", submit=10_000.0 - waited_s)
+    result = run_pass(
+        [node("n", 8)], [wide], [victim], policy="las_fair", preemption=True,
+        starvation_after_s=starvation_after_s,
+    )  # fmt: skip
+    assert preempted(result) == expect_preempted
+    if expect_preempted:
+        assert started(result) == ["wide"]
+        assert "starvation guard: it has waited 55.6 h" in result.preemptions[0].reason
+        assert "2D-LAS level 0 < 2" in result.preemptions[0].reason
+
+
 def test_las_fair_never_moves_a_job_the_fill_does_not_place_elsewhere() -> None:
     nodes = [node("n", 8)]
     # one node only: a's 8-GPU job and its own 1-GPU job cannot both be entitled, and the
