@@ -115,7 +115,8 @@ class PolicySettings:
     max_reservations: int = 1  # blocked jobs that get a reservation (1 = classic EASY)
     head_of_line_blocking: bool = False  # strict: nothing starts behind a blocked job
     # aging: promote jobs waiting longer (las_fair: in their company's queue, and past the
-    # fair-share tiers in preemption; 36 h measured best of 6-72 h, decision 0002)
+    # fair-share tiers in preemption; 36 h: of 6-72 h the shortest that cost no fairness,
+    # decision 0002)
     starvation_after_s: float | None = 36 * 3600.0
     starvation_preemption: bool = False  # a starving job may preempt younger jobs
     preemption: bool = True  # let the policy preempt lower-ranked preemptible jobs
