@@ -63,6 +63,7 @@ class _Jobs:
     types: tuple[str, ...]
     nodes: list[int]
     count: int
+    kinds: tuple[str, ...]  # the GPU types of ``nodes``
 
 
 class FairnessAccumulator:
@@ -76,7 +77,9 @@ class FairnessAccumulator:
     of a GPU type the job allows (a fraction shares one device, a whole-GPU job takes whole
     devices of one node, best fit); a tenant none of whose jobs fits any more is saturated.
     A tenant whose only job needs all 8 GPUs of an 8-GPU node thus gets 8 or nothing,
-    never a fraction of it.
+    never a fraction of it. A job that may use several GPU types looks first at the types
+    whose slack (free GPUs minus the unfilled demand of jobs that may use only that type)
+    still holds it, so it does not take a scarce type that another tenant's jobs need.
 
     Per tenant over the whole run: x = sum of GPUs held / sum of fair share, both integrated
     over the intervals in which the tenant had a job waiting; Jain's index over the tenants
@@ -120,18 +123,32 @@ class FairnessAccumulator:
             if count > 0 and gpus > 0:
                 idx = sorted({i for t in types for i in by_type.get(t, ())}) if types else every
                 if idx:
-                    shapes[tenant].append(_Jobs(gpus, types, idx, count))
+                    kinds = tuple(sorted({self.nodes[i][0] for i in idx}))
+                    shapes[tenant].append(_Jobs(gpus, types, idx, count, kinds))
+        # slack per type: free milli-GPUs minus the unfilled demand of jobs that may use only
+        # that type; a job that may use several types takes those whose slack holds it
+        slack = {t: m * sum(self.nodes[i][1] for i in idx) for t, idx in by_type.items()}
+        for parts in shapes.values():
+            for p in parts:
+                if len(p.kinds) == 1:
+                    slack[p.kinds[0]] -= _milli(p.gpus) * p.count
         share: dict[str, float] = defaultdict(float)
         heap: list[tuple[float, float, str]] = []
         for tenant, parts in shapes.items():
             # smallest job first, then the fewest usable GPU types: the core's order
             # (entitlement.py), so that the policy and this metric fill alike
-            parts.sort(key=lambda p: (p.gpus, len({self.nodes[i][0] for i in p.nodes}), p.types))
+            parts.sort(key=lambda p: (p.gpus, len(p.kinds), p.types))
             w = self.weight.get(tenant, 0.0) or 1e-12
             heap.append((0.0, parts[0].gpus / w, tenant))
         heapq.heapify(heap)
 
-        def place(gpus: float, idx: list[int]) -> bool:
+        def place(part: _Jobs) -> bool:
+            gpus, idx = part.gpus, part.nodes
+            if len(part.kinds) > 1:
+                roomy = [i for i in idx if slack[self.nodes[i][0]] >= _milli(gpus)]
+                idx = roomy or idx
+            else:
+                slack[part.kinds[0]] += _milli(gpus)  # its own demand is being filled
             if gpus < 1:
                 need = round(gpus * m)
                 best = None  # (free milli, node, device) of the fullest opened device that fits
@@ -141,6 +158,7 @@ class FairnessAccumulator:
                             best = (free, i, d)
                 if best is not None:
                     partial[best[1]][best[2]] -= need
+                    slack[self.nodes[best[1]][0]] -= need
                     return True
                 cand = [i for i in idx if whole[i] > 0]
                 if not cand:
@@ -148,6 +166,7 @@ class FairnessAccumulator:
                 i = min(cand, key=lambda k: (whole[k], k))
                 whole[i] -= 1
                 partial[i].append(m - need)
+                slack[self.nodes[i][0]] -= need
                 return True
             k = math.ceil(gpus - 1e-9)
             cand = [i for i in idx if whole[i] >= k]
@@ -155,12 +174,13 @@ class FairnessAccumulator:
                 return False
             i = min(cand, key=lambda n: (whole[n], n))
             whole[i] -= k
+            slack[self.nodes[i][0]] -= k * m
             return True
 
         while heap:
             _, _, tenant = heapq.heappop(heap)
             parts = shapes[tenant]
-            while parts and not place(parts[0].gpus, parts[0].nodes):
+            while parts and not place(parts[0]):
                 parts.pop(0)  # capacity only shrinks: this shape will never fit again
             if not parts:
                 continue  # saturated
@@ -194,6 +214,11 @@ class FairnessAccumulator:
         if not xs or squares == 0:
             return 1.0  # nobody waited, or all waiting tenants were treated alike (nothing)
         return sum(xs) ** 2 / (len(xs) * squares)
+
+
+def _milli(gpus: float) -> int:
+    """Milli-GPUs a job takes: a fraction of one device, or whole devices."""
+    return max(1, round(gpus * 1000)) if gpus < 1 else math.ceil(gpus - 1e-9) * 1000
 
 
 def alone_mean_jct(jobs: Sequence[TraceJob], slice_gpus: float) -> float:

@@ -9,6 +9,10 @@ lowest ``GPUs / weight`` after its next job, then company id) gets its smallest 
 still fits on one schedulable node of a GPU type the job allows (a fraction shares one
 device, whole GPUs take whole devices of one node, best fit); a company none of whose jobs
 fits any more is saturated. A job of 8 GPUs gets an 8-GPU node or nothing, never a fraction.
+A job that may use several GPU types is placed, best fit, among the types whose slack (free
+GPUs minus the unfilled demand of jobs that may use only that type) still holds it, and among
+all its types only when none does: best fit alone put any-type jobs on a scarce type and left
+a company whose jobs need that type saturated while another type idled (decision 0002).
 The benchmark's ``jain_fairness`` measures against the same fill.
 
 Draining nodes are left out; a gang job bigger than one node is never entitled (it can still
@@ -36,18 +40,22 @@ MILLI = 1000
 
 
 class _Pool:
-    """Free capacity of one GPU type: nodes bucketed by free whole devices; opened devices."""
+    """Free capacity of one GPU type: nodes bucketed by free whole devices; opened devices;
+    and the slack left for the jobs that can use only this type."""
 
-    __slots__ = ("nodes_by_free", "partial")
+    __slots__ = ("nodes_by_free", "partial", "slack_milli")
 
     def __init__(self) -> None:
         self.nodes_by_free: list[int] = [0]  # [free whole devices] -> number of nodes
         self.partial: list[int] = []  # free milli-GPUs of opened devices, sorted
+        # free milli-GPUs minus the unfilled demand of jobs that may use this type only
+        self.slack_milli = 0
 
     def add_node(self, gpus: int) -> None:
         while len(self.nodes_by_free) <= gpus:
             self.nodes_by_free.append(0)
         self.nodes_by_free[gpus] += 1
+        self.slack_milli += gpus * MILLI
 
 
 def entitled_jobs(
@@ -95,11 +103,12 @@ def entitled_jobs(
         need = max(1, round(gpus * MILLI)) if gpus < 1 else 0
         shape_id = shape_ids.setdefault((gpus, names), len(shape_ids))
         devices = 1 if need else math.ceil(gpus - 1e-9)
-        kinds[(gpus, types)] = (rank, allowed, shape_id, need, devices)
+        kinds[(gpus, types)] = (rank, allowed, shape_id, need, devices, need or devices * MILLI)
 
     # per company (by index in id order), shapes smallest first, each a list: [rank, GPUs,
     # (type, pool) usable, running ids (last = oldest), pending jobs (sorted, last = first,
-    # once the fill reaches them), shape id, sorted?, milli-GPUs of a fraction, devices]
+    # once the fill reaches them), shape id, sorted?, milli-GPUs of a fraction, devices,
+    # milli-GPUs taken]
     names_of = sorted({company for company, _, _ in groups})
     index_of = {c: i for i, c in enumerate(names_of)}
     shapes: list[list[list[Any]]] = [[] for _ in names_of]
@@ -107,10 +116,18 @@ def entitled_jobs(
         kind = kinds.get((gpus, types))
         if kind is not None:
             run_ids.reverse()
-            rank, allowed, shape_id, need, devices = kind
+            rank, allowed, shape_id, need, devices, taken = kind
             shapes[index_of[company]].append(
-                [rank, gpus, allowed, run_ids, waiting, shape_id, len(waiting) < 2, need, devices]
-            )
+                [
+                    rank, gpus, allowed, run_ids, waiting, shape_id, len(waiting) < 2, need,
+                    devices, taken,
+                ]
+            )  # fmt: skip
+            if len(allowed) == 1:
+                # a job that may use several types takes one with slack left for the jobs
+                # that may use only that type: no T4 goes to an any-type job while another
+                # type it may use has room
+                allowed[0][1].slack_milli -= taken * (len(run_ids) + len(waiting))
     for rows in shapes:
         rows.sort(key=_first)  # ranks are unique within a company
     entitled: list[str] = []
@@ -131,8 +148,19 @@ def entitled_jobs(
         while parts:
             part = parts[0]
             gpus = part[1]
+            allowed = part[2]
+            if len(allowed) > 1:  # types whose slack holds the job, else all (best fit)
+                taken = part[9]
+                for type_pool in allowed:
+                    if type_pool[1].slack_milli < taken:
+                        allowed = tuple([tp for tp in allowed if tp[1].slack_milli >= taken]) or (
+                            allowed
+                        )
+                        break
+            else:
+                allowed[0][1].slack_milli += part[9]  # its own demand is being filled
             if part[5] in full or not (
-                _place_fraction(part[2], part[7]) if part[7] else _place_whole(part[2], part[8])
+                _place_fraction(allowed, part[7]) if part[7] else _place_whole(allowed, part[8])
             ):
                 full.add(part[5])  # capacity only shrinks: this shape never fits again
                 del parts[0]
@@ -172,20 +200,22 @@ _first = itemgetter(0)
 def _place_fraction(pools: tuple[tuple[str, _Pool], ...], need: int) -> bool:
     """Take ``need`` milli-GPUs of one device: the fullest opened device that still has
     room, else a device of a new node as a whole GPU would (best fit)."""
-    best_free, best_row, best_i = MILLI + 1, None, 0
+    best_free, best_row, best_i, best_pool = MILLI + 1, None, 0, pools[0][1]
     for _, pool in pools:
         row = pool.partial
         i = bisect_left(row, need)
         if i < len(row) and row[i] < best_free:
-            best_free, best_row, best_i = row[i], row, i
+            best_free, best_row, best_i, best_pool = row[i], row, i, pool
     if best_row is not None:
         del best_row[best_i]
         insort(best_row, best_free - need)
+        best_pool.slack_milli -= need
         return True
     opened = _take_devices(pools, 1)
     if opened is None:
         return False
     insort(opened.partial, MILLI - need)
+    opened.slack_milli += MILLI - need
     return True
 
 
@@ -209,4 +239,5 @@ def _take_devices(pools: tuple[tuple[str, _Pool], ...], k: int) -> _Pool | None:
     free = best[0]
     best_pool.nodes_by_free[free] -= 1
     best_pool.nodes_by_free[free - k] += 1
+    best_pool.slack_milli -= k * MILLI
     return best_pool

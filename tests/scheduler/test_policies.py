@@ -438,6 +438,19 @@ def test_fair_share_fill_gives_whole_jobs_by_gpu_type() -> None:
     assert heavy == {"big", "s1"}
 
 
+def test_fair_share_fill_leaves_a_gpu_type_to_the_jobs_that_can_use_only_it() -> None:
+    from scheduler.core.entitlement import entitled_jobs
+
+    nodes = [node("t", 1, "T4"), node("g", 4, "G2")]
+    jobs = [pending("flexible", 1, "a"), pending("t4-only", 1, "b", types=("T4",))]
+    # a fills first (heavy weight); best fit alone would put its any-type job on the single
+    # T4 and leave b's job out, though a's job fits on the G2 node just as well
+    assert entitled_jobs(nodes, [], jobs, lambda c: 100.0 if c == "a" else 1.0) == {
+        "flexible",
+        "t4-only",
+    }
+
+
 def backed_off(
     job_id: str, on: str | list[tuple[str, int, float]], company: str, *, ran_s: float = 3600.0
 ) -> RunningJob:

@@ -160,6 +160,25 @@ def test_fair_share_respects_job_shapes_and_gpu_types() -> None:
     assert shares == {"a": 0.5 + 3.0, "b": 0.5 + 1.0}
 
 
+@pytest.mark.parametrize(
+    ("t4_only", "any_type", "expected"),
+    [
+        # the any-type job leaves the one T4 to the job that may use only a T4
+        (1, 1, {"a": 1.0, "b": 1.0}),
+        # T4-only demand beyond the T4s: the any-type jobs take G2s, the T4-only job waits
+        (2, 4, {"a": 4.0, "b": 1.0}),
+    ],
+)
+def test_fair_share_places_an_any_type_job_where_it_takes_no_type_others_need(
+    t4_only: int, any_type: int, expected: dict[str, float]
+) -> None:
+    # a (heavy weight) fills first; best fit alone would put its first any-type job on
+    # the 1-GPU T4 node, leaving b nothing though a's job fits on the G2 node as well
+    acc = FairnessAccumulator([("T4", 1), ("G2", 4)], {"a": 0.9, "b": 0.1})
+    shares = acc.fair_shares({("a", (), 1.0): any_type, ("b", ("T4",), 1.0): t4_only})
+    assert shares == expected
+
+
 def test_jain_integrates_each_tenant_over_its_waiting_intervals() -> None:
     acc = FairnessAccumulator([("A", 4)], {"a": 0.5, "b": 0.5})
     four = {("a", (), 1.0): 4, ("b", (), 1.0): 4}  # fair shares: 2 and 2
