@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
@@ -33,6 +33,7 @@ from scheduler.core.admission import EPS, BudgetLedger, QuotaLedger
 from scheduler.core.estimate import find_reservation
 from scheduler.core.model import (
     PendingJob,
+    PolicySettings,
     PreemptDecision,
     RejectDecision,
     RunningJob,
@@ -45,7 +46,7 @@ from scheduler.core.model import (
 from scheduler.core.placement import ClusterCapacity, JobShape
 from scheduler.core.policies import PassState, get_policy
 from scheduler.core.preemption import Eligible, plan_preemption, rank_reason
-from scheduler.core.protection import min_runtime_ends_s, protected_until_s
+from scheduler.core.protection import min_runtime_ends_s, preemptible_from_s, protected_until_s
 from scheduler.core.waits import Wait, wait_decisions
 
 
@@ -77,7 +78,8 @@ class _Pass:
         self.may_preempt = (self.s.preemption or self.s.quota_reclaim) and (
             self.s.max_preemptions_per_pass > 0 and self.s.max_preemption_searches_per_pass > 0
         )
-        self._victims_on_node: dict[bool, dict[int, list[RunningJob]]] = {}
+        self._victims_on_node: dict[object, dict[int, list[RunningJob]]] = {}
+        self.yields: str = ""  # which protection the last planned preemption went past
         self._preempt_failed: set[tuple[object, ...]] = set()
         # (GPU types, GPUs, multi-node) -> [schedulable types, shape, capacity epoch at which
         # the shape was seen not to fit on free devices, ... on available devices, capacity
@@ -86,16 +88,18 @@ class _Pass:
         self._job_info: dict[tuple[tuple[str, ...], float, bool], list[Any]] = {}
 
     # -- helpers -------------------------------------------------------------------
-    def victims_on_node(self, *, first_gpu: bool = False) -> dict[int, list[RunningJob]]:
-        """Running jobs that may be preempted at all (``protected_until_s``: preemptible, ran
-        ``min_runtime_s`` times ``preemption_backoff`` per earlier preemption, preempted fewer
-        than ``max_preemptions_per_job`` times); ``first_gpu``: for a company that holds no
-        GPUs, for which the back-off yields (``min_runtime_ends_s``)."""
-        table = self._victims_on_node.get(first_gpu)
+    def victims_on_node(
+        self, protection: Callable[[RunningJob, PolicySettings], float] = protected_until_s
+    ) -> dict[int, list[RunningJob]]:
+        """Running jobs whose ``protection`` has ended, by node: by default
+        ``protected_until_s`` (preemptible, ran ``min_runtime_s`` times ``preemption_backoff``
+        per earlier preemption, preempted fewer than ``max_preemptions_per_job`` times);
+        ``min_runtime_ends_s`` for a company that holds no GPUs, for which the back-off
+        yields; ``preemptible_from_s`` for a reclaim past protection."""
+        table = self._victims_on_node.get(protection)
         if table is None:
             table = {}
             now, settings = self.now, self.s
-            protection = min_runtime_ends_s if first_gpu else protected_until_s
             for job in self.snap.running:
                 if protection(job, settings) > now:
                     continue
@@ -104,7 +108,7 @@ class _Pass:
                         table.setdefault(i, []).append(job)
             for jobs in table.values():
                 jobs.sort(key=lambda j: (-j.start_time_s, j.job_id))
-            self._victims_on_node[first_gpu] = table
+            self._victims_on_node[protection] = table
         return table
 
     def holds_no_gpu(self, job: PendingJob) -> bool:
@@ -116,6 +120,15 @@ class _Pass:
             self.s.first_gpu_preemption
             and self.entitled(job.job_id)
             and self.quota.used_total[job.company_id] <= EPS
+        )
+
+    def reclaims_past_protection(self, job: PendingJob) -> bool:
+        """An entitled job may preempt a borrower that has received more GPU-time than it at
+        once (``reclaim_past_protection``): the fill depends only on the set of jobs, so the
+        victim stays a borrower and cannot take the GPUs back (no loop), while the entitled
+        job would otherwise wait out up to an hour of protection with nothing of its share."""
+        return (
+            self.s.reclaim_past_protection and self.uses_entitlement and self.entitled(job.job_id)
         )
 
     def order(self, candidates: Sequence[PendingJob]) -> Iterator[PendingJob]:
@@ -331,10 +344,12 @@ class _Pass:
         self.preempt_attempts += 1
         self.may_preempt = self.preempt_attempts < self.s.max_preemption_searches_per_pass
         check = self.eligible_victim(job)
+        self.yields = ""
         planned = plan_preemption(
             shape, types, self.cap, use_free, self.victims_on_node(), check, self.now
         )
         if planned is None and first_gpu:
+            self.yields = "first_gpu"
             used = self.quota.used_total
 
             def keeps_gpus(victim: RunningJob, gpu_type: str) -> bool:
@@ -345,8 +360,24 @@ class _Pass:
                 )
 
             planned = plan_preemption(
-                shape, types, self.cap, False, self.victims_on_node(first_gpu=True),
+                shape, types, self.cap, False, self.victims_on_node(min_runtime_ends_s),
                 keeps_gpus, self.now,
+            )  # fmt: skip
+        if planned is None and self.reclaims_past_protection(job):
+            self.yields = "reclaim"
+            level = self.state.las_level
+            own_level = level(job.attained_gpu_seconds)
+
+            def more_served_borrower(victim: RunningJob, gpu_type: str) -> bool:
+                return (
+                    not self.entitled(victim.job_id)
+                    and level(victim.attained_at(self.now)) > own_level
+                    and check(victim, gpu_type)
+                )
+
+            planned = plan_preemption(
+                shape, types, self.cap, False, self.victims_on_node(preemptible_from_s),
+                more_served_borrower, self.now,
             )  # fmt: skip
         if planned is None or len(planned[1]) > budget_left:
             self._preempt_failed.add(rank)
@@ -369,10 +400,18 @@ class _Pass:
                 f"GPUs from borrowing company {victim.company_id}"
             )
         if protected_until_s(victim, self.s) > self.now:
-            why += (
-                f" (company {job.company_id} holds no GPUs: {victim.job_id}'s back-off "
-                f"protection after {victim.preemption_count} preemptions yields)"
-            )
+            if self.yields == "reclaim":
+                level = self.state.las_level
+                why += (
+                    f" ({victim.job_id} runs beyond its company's fair share and has received "
+                    f"more GPU-time (2D-LAS level {level(victim.attained_at(self.now))} > "
+                    f"{level(job.attained_gpu_seconds)}): its run-time protection yields)"
+                )
+            else:
+                why += (
+                    f" (company {job.company_id} holds no GPUs: {victim.job_id}'s back-off "
+                    f"protection after {victim.preemption_count} preemptions yields)"
+                )
         self.cap.release(victim.placement)
         self.quota.remove(victim.company_id, self.quota.type_of(victim), victim.num_gpus)
         self.budget.release(victim, self.now)

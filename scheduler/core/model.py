@@ -131,6 +131,11 @@ class PolicySettings:
     # the minimum run time), a borrower of a company that keeps other GPUs (policies with
     # a fair-share fill; off: measured as a wash, decision 0002)
     first_gpu_preemption: bool = False
+    # an entitled job may preempt a running borrower that has received more GPU-time (a
+    # higher 2D-LAS level) at once, past its minimum run time and back-off, as Kueue reclaims
+    # within a cohort without one (policies with a fair-share fill; decision 0002: brief waits
+    # of entitled jobs behind protected borrowers were most of the Jain loss)
+    reclaim_past_protection: bool = True
     max_preemption_searches_per_pass: int = 8  # bounds the pass time on huge queues
     fair_share_usage_horizon_s: float = 6 * 3600.0  # decayed usage counts as usage / horizon
     las_thresholds_gpu_s: tuple[float, ...] = (3600.0, 8 * 3600.0)  # 2D-LAS queue bounds

@@ -36,3 +36,10 @@ def min_runtime_ends_s(job: RunningJob, settings: PolicySettings) -> float:
     if cap is not None and job.preemption_count >= cap:
         return math.inf
     return job.start_time_s + settings.min_runtime_s
+
+
+def preemptible_from_s(job: RunningJob, settings: PolicySettings) -> float:
+    """``-inf`` if ``job`` may be preempted at all (``inf`` if never: not preemptible, or
+    preempted ``max_preemptions_per_job`` times): no run time protects it, which holds only
+    against a reclaim past protection (``reclaim_past_protection``)."""
+    return -math.inf if min_runtime_ends_s(job, settings) != math.inf else math.inf

@@ -511,7 +511,7 @@ def test_las_fair_first_gpu_preemption(
     default cap would end it as the jobs have run an hour)."""
     opts = {
         "preemption": True, "first_gpu_preemption": True, "max_preemption_protection_s": None,
-        **settings,
+        "reclaim_past_protection": False, **settings,
     }  # fmt: skip
     result = run_pass(
         nodes, [pending("b1", 1, "b")], busy, policy="las_fair", quotas=quotas, **opts
@@ -521,4 +521,56 @@ def test_las_fair_first_gpu_preemption(
         assert started(result) == ["b1"]
         assert "company b holds no GPUs" in result.preemptions[0].reason
     else:
+        assert "b1" in waiting(result)
+
+
+TWO_GPUS = node("n", 2)
+
+
+def _borrower(attained_gpu_h: float, *, preemptible: bool = True) -> RunningJob:
+    """Company a's second job on the 2-GPU node, started 2 min ago (inside the 10 min
+    minimum run time): with b waiting, the fill gives a and b one GPU each, so it borrows."""
+    return running(
+        "a-young", [("n", 1, 1.0)], 1, "a", started_ago_s=120,
+        attained=attained_gpu_h * 3600.0, preemptible=preemptible,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("victim", "settings", "job_attained_gpu_h", "weights", "expect_preempted"),
+    [
+        pytest.param(_borrower(9.0), {}, 0.0, None, True, id="more-served-borrower-yields"),
+        pytest.param(
+            _borrower(9.0), {"reclaim_past_protection": False}, 0.0, None, False, id="rule-off"
+        ),
+        pytest.param(_borrower(0.5), {}, 0.0, None, False, id="borrower-no-more-served"),
+        pytest.param(_borrower(9.0), {}, 9.0, None, False, id="same-level-as-the-job"),
+        pytest.param(_borrower(9.0, preemptible=False), {}, 0.0, None, False, id="not-preemptible"),
+        pytest.param(_borrower(9.0), {}, 0.0, {"a": 9.0}, False, id="job-beyond-its-share"),
+    ],
+)
+def test_las_fair_entitled_job_reclaims_past_a_more_served_borrowers_protection(
+    victim: RunningJob,
+    settings: dict[str, object],
+    job_attained_gpu_h: float,
+    weights: dict[str, float] | None,
+    expect_preempted: bool,
+) -> None:
+    """b's job waits for the GPU a's young borrower holds; the minimum run time yields to
+    it only if that borrower has received more GPU-time (a higher 2D-LAS level)."""
+    old = running("a-old", [("n", 0, 1.0)], 1, "a", started_ago_s=300)  # entitled, protected
+    nodes, busy, quotas = [TWO_GPUS], [old, victim], None
+    if weights is not None:  # b already holds a GPU elsewhere, and a weighs 9 times b
+        quotas = {c: CompanyQuota(c, {}, None, weights.get(c, 1.0)) for c in ("a", "b")}
+        nodes, busy = [TWO_GPUS, node("m", 1)], [*busy, running("b0", "m", 1, "b")]
+    job = pending("b1", 1, "b", attained=job_attained_gpu_h * 3600.0)
+    opts = {"preemption": True, **settings}
+    result = run_pass(nodes, [job], busy, policy="las_fair", quotas=quotas, **opts)
+    if expect_preempted:
+        assert preempted(result) == ["a-young"]
+        assert started(result) == ["b1"]
+        assert "its run-time protection yields" in result.preemptions[0].reason
+        assert "2D-LAS level 2 > 0" in result.preemptions[0].reason
+    else:
+        assert preempted(result) == []
         assert "b1" in waiting(result)

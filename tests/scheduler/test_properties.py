@@ -94,6 +94,7 @@ def snapshots(draw: st.DrawFn, policy: str | None = None, bare: bool = False) ->
             starvation_preemption=draw(st.booleans()), preemption=draw(st.booleans()),
             quota_reclaim=draw(st.booleans()), min_runtime_s=draw(st.sampled_from((0.0, 600.0))),
             first_gpu_preemption=draw(st.booleans()),
+            reclaim_past_protection=draw(st.booleans()),
         )  # fmt: skip
     return SchedulingSnapshot(
         NOW, nodes, tuple(running), tuple(jobs[n_running:]), quotas, accounts, knobs
