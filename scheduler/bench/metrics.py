@@ -77,9 +77,10 @@ class FairnessAccumulator:
     of a GPU type the job allows (a fraction shares one device, a whole-GPU job takes whole
     devices of one node, best fit); a tenant none of whose jobs fits any more is saturated.
     A tenant whose only job needs all 8 GPUs of an 8-GPU node thus gets 8 or nothing,
-    never a fraction of it. A job that may use several GPU types looks first at the types
-    whose slack (free GPUs minus the unfilled demand of jobs that may use only that type)
-    still holds it, so it does not take a scarce type that another tenant's jobs need.
+    never a fraction of it. A job that may use k > 1 GPU types looks first at the types
+    whose slack (free GPUs minus the unfilled demand of jobs that may use fewer than k
+    types, spread evenly over their types) still holds it, so it does not take a scarce
+    type that another tenant's jobs need.
 
     Per tenant over the whole run: x = sum of GPUs held / sum of fair share, both integrated
     over the intervals in which the tenant had a job waiting; Jain's index over the tenants
@@ -125,13 +126,17 @@ class FairnessAccumulator:
                 if idx:
                     kinds = tuple(sorted({self.nodes[i][0] for i in idx}))
                     shapes[tenant].append(_Jobs(gpus, types, idx, count, kinds))
-        # slack per type: free milli-GPUs minus the unfilled demand of jobs that may use only
-        # that type; a job that may use several types takes those whose slack holds it
-        slack = {t: m * sum(self.nodes[i][1] for i in idx) for t, idx in by_type.items()}
+        # per type: free milli-GPUs, and [k] = the unfilled demand of jobs that may use k
+        # types, this one among them, spread evenly over those types (x lcm(1..K) / k); a job
+        # that may use several types takes those whose slack for jobs of fewer types holds it
+        free_of = {t: m * sum(self.nodes[i][1] for i in idx) for t, idx in by_type.items()}
+        most = max((len(p.kinds) for parts in shapes.values() for p in parts), default=1)
+        scale = math.lcm(*range(1, most + 1))
+        reserved = {t: [0] * (most + 1) for t in by_type}
         for parts in shapes.values():
             for p in parts:
-                if len(p.kinds) == 1:
-                    slack[p.kinds[0]] -= _milli(p.gpus) * p.count
+                for t in p.kinds:
+                    reserved[t][len(p.kinds)] += _milli(p.gpus) * p.count * (scale // len(p.kinds))
         share: dict[str, float] = defaultdict(float)
         heap: list[tuple[float, float, str]] = []
         for tenant, parts in shapes.items():
@@ -143,12 +148,16 @@ class FairnessAccumulator:
         heapq.heapify(heap)
 
         def place(part: _Jobs) -> bool:
-            gpus, idx = part.gpus, part.nodes
-            if len(part.kinds) > 1:
-                roomy = [i for i in idx if slack[self.nodes[i][0]] >= _milli(gpus)]
-                idx = roomy or idx
-            else:
-                slack[part.kinds[0]] += _milli(gpus)  # its own demand is being filled
+            gpus, idx, n_kinds = part.gpus, part.nodes, len(part.kinds)
+            for t in part.kinds:  # its demand is being filled
+                reserved[t][n_kinds] -= _milli(gpus) * (scale // n_kinds)
+            if n_kinds > 1:
+                ok = {
+                    t
+                    for t in part.kinds
+                    if free_of[t] * scale - sum(reserved[t][1:n_kinds]) >= _milli(gpus) * scale
+                }
+                idx = [i for i in idx if self.nodes[i][0] in ok] or idx
             if gpus < 1:
                 need = round(gpus * m)
                 best = None  # (free milli, node, device) of the fullest opened device that fits
@@ -158,7 +167,7 @@ class FairnessAccumulator:
                             best = (free, i, d)
                 if best is not None:
                     partial[best[1]][best[2]] -= need
-                    slack[self.nodes[best[1]][0]] -= need
+                    free_of[self.nodes[best[1]][0]] -= need
                     return True
                 cand = [i for i in idx if whole[i] > 0]
                 if not cand:
@@ -166,7 +175,7 @@ class FairnessAccumulator:
                 i = min(cand, key=lambda k: (whole[k], k))
                 whole[i] -= 1
                 partial[i].append(m - need)
-                slack[self.nodes[i][0]] -= need
+                free_of[self.nodes[i][0]] -= need
                 return True
             k = math.ceil(gpus - 1e-9)
             cand = [i for i in idx if whole[i] >= k]
@@ -174,7 +183,7 @@ class FairnessAccumulator:
                 return False
             i = min(cand, key=lambda n: (whole[n], n))
             whole[i] -= k
-            slack[self.nodes[i][0]] -= k * m
+            free_of[self.nodes[i][0]] -= k * m
             return True
 
         while heap:

@@ -9,10 +9,11 @@ lowest ``GPUs / weight`` after its next job, then company id) gets its smallest 
 still fits on one schedulable node of a GPU type the job allows (a fraction shares one
 device, whole GPUs take whole devices of one node, best fit); a company none of whose jobs
 fits any more is saturated. A job of 8 GPUs gets an 8-GPU node or nothing, never a fraction.
-A job that may use several GPU types is placed, best fit, among the types whose slack (free
-GPUs minus the unfilled demand of jobs that may use only that type) still holds it, and among
-all its types only when none does: best fit alone put any-type jobs on a scarce type and left
-a company whose jobs need that type saturated while another type idled (decision 0002).
+A job that may use k > 1 GPU types is placed, best fit, among the types whose slack still
+holds it — free GPUs minus the unfilled demand of the jobs that may use fewer than k types,
+each spread evenly over its types (integers: milli-GPUs x lcm(1..K) / k) —, and among all its
+types only when none does: best fit alone put any-type jobs on a scarce type and left a
+company whose jobs need that type saturated while another type idled (decision 0002).
 The benchmark's ``jain_fairness`` measures against the same fill.
 
 Draining nodes are left out; a gang job bigger than one node is never entitled (it can still
@@ -43,19 +44,21 @@ class _Pool:
     """Free capacity of one GPU type: nodes bucketed by free whole devices; opened devices;
     and the slack left for the jobs that can use only this type."""
 
-    __slots__ = ("nodes_by_free", "partial", "slack_milli")
+    __slots__ = ("free_milli", "nodes_by_free", "partial", "reserved")
 
     def __init__(self) -> None:
         self.nodes_by_free: list[int] = [0]  # [free whole devices] -> number of nodes
         self.partial: list[int] = []  # free milli-GPUs of opened devices, sorted
-        # free milli-GPUs minus the unfilled demand of jobs that may use this type only
-        self.slack_milli = 0
+        self.free_milli = 0
+        # [k] = unfilled demand of the jobs that may use k GPU types, this one among them,
+        # spread evenly over those types (milli-GPUs x lcm(1..K) / k: whole numbers)
+        self.reserved: list[int] = []
 
     def add_node(self, gpus: int) -> None:
         while len(self.nodes_by_free) <= gpus:
             self.nodes_by_free.append(0)
         self.nodes_by_free[gpus] += 1
-        self.slack_milli += gpus * MILLI
+        self.free_milli += gpus * MILLI
 
 
 def entitled_jobs(
@@ -105,6 +108,10 @@ def entitled_jobs(
         devices = 1 if need else math.ceil(gpus - 1e-9)
         kinds[(gpus, types)] = (rank, allowed, shape_id, need, devices, need or devices * MILLI)
 
+    most_types = max((len(kind[1]) for kind in kinds.values()), default=1)
+    scale = math.lcm(*range(1, most_types + 1))
+    for pool in pools.values():
+        pool.reserved = [0] * (most_types + 1)
     # per company (by index in id order), shapes smallest first, each a list: [rank, GPUs,
     # (type, pool) usable, running ids (last = oldest), pending jobs (sorted, last = first,
     # once the fill reaches them), shape id, sorted?, milli-GPUs of a fraction, devices,
@@ -112,6 +119,7 @@ def entitled_jobs(
     names_of = sorted({company for company, _, _ in groups})
     index_of = {c: i for i, c in enumerate(names_of)}
     shapes: list[list[list[Any]]] = [[] for _ in names_of]
+    demand_of: dict[int, int] = {}  # shape rank -> milli-GPUs of its unfilled jobs
     for (company, gpus, types), (run_ids, waiting) in groups.items():
         kind = kinds.get((gpus, types))
         if kind is not None:
@@ -123,11 +131,15 @@ def entitled_jobs(
                     devices, taken,
                 ]
             )  # fmt: skip
-            if len(allowed) == 1:
-                # a job that may use several types takes one with slack left for the jobs
-                # that may use only that type: no T4 goes to an any-type job while another
-                # type it may use has room
-                allowed[0][1].slack_milli -= taken * (len(run_ids) + len(waiting))
+            demand_of[rank] = demand_of.get(rank, 0) + taken * (len(run_ids) + len(waiting))
+    # a job that may use several types takes one with slack left for the jobs that may use
+    # fewer types: no T4 goes to an any-type job while another type it may use has room
+    for kind in kinds.values():
+        demand = demand_of.get(kind[0], 0)
+        if demand:
+            allowed = kind[1]
+            for _, pool in allowed:
+                pool.reserved[len(allowed)] += demand * (scale // len(allowed))
     for rows in shapes:
         rows.sort(key=_first)  # ranks are unique within a company
     entitled: list[str] = []
@@ -149,16 +161,20 @@ def entitled_jobs(
             part = parts[0]
             gpus = part[1]
             allowed = part[2]
-            if len(allowed) > 1:  # types whose slack holds the job, else all (best fit)
-                taken = part[9]
+            n_types = len(allowed)
+            mine = part[9] * (scale // n_types)
+            for _, pool in allowed:
+                pool.reserved[n_types] -= mine  # this job's demand is being filled
+            if n_types > 1 and part[5] not in full:  # the types whose slack holds the job,
+                need = part[9] * scale  # else all of them (best fit decides)
+                roomy = []
                 for type_pool in allowed:
-                    if type_pool[1].slack_milli < taken:
-                        allowed = tuple([tp for tp in allowed if tp[1].slack_milli >= taken]) or (
-                            allowed
-                        )
-                        break
-            else:
-                allowed[0][1].slack_milli += part[9]  # its own demand is being filled
+                    pool = type_pool[1]
+                    left = pool.free_milli * scale - pool.reserved[1] - need
+                    if left >= 0 and (n_types == 2 or left >= sum(pool.reserved[2:n_types])):
+                        roomy.append(type_pool)
+                if roomy and len(roomy) < n_types:
+                    allowed = tuple(roomy)
             if part[5] in full or not (
                 _place_fraction(allowed, part[7]) if part[7] else _place_whole(allowed, part[8])
             ):
@@ -209,13 +225,13 @@ def _place_fraction(pools: tuple[tuple[str, _Pool], ...], need: int) -> bool:
     if best_row is not None:
         del best_row[best_i]
         insort(best_row, best_free - need)
-        best_pool.slack_milli -= need
+        best_pool.free_milli -= need
         return True
     opened = _take_devices(pools, 1)
     if opened is None:
         return False
     insort(opened.partial, MILLI - need)
-    opened.slack_milli += MILLI - need
+    opened.free_milli += MILLI - need
     return True
 
 
@@ -239,5 +255,5 @@ def _take_devices(pools: tuple[tuple[str, _Pool], ...], k: int) -> _Pool | None:
     free = best[0]
     best_pool.nodes_by_free[free] -= 1
     best_pool.nodes_by_free[free - k] += 1
-    best_pool.slack_milli -= k * MILLI
+    best_pool.free_milli -= k * MILLI
     return best_pool

@@ -451,6 +451,23 @@ def test_fair_share_fill_leaves_a_gpu_type_to_the_jobs_that_can_use_only_it() ->
     }
 
 
+def test_fair_share_fill_leaves_scarce_types_to_a_job_that_may_use_few_of_them() -> None:
+    from scheduler.core.entitlement import entitled_jobs
+
+    nodes = [node("t", 1, "T4"), node("v", 1, "V100"), node("g", 4, "G2")]
+    jobs = [
+        pending("any-1", 1, "a"),
+        pending("any-2", 1, "a"),
+        pending("t4-or-v100", 1, "b", types=("T4", "V100")),
+    ]
+    # b already holds a G2 (a job that may use only G2s): a fills first
+    b_running = dataclasses.replace(running("b-g2", "g", 1, "b"), gpu_types=("G2",))
+    # the jobs that may use fewer types reserve their demand on those types (spread evenly):
+    # a's any-type jobs go to the G2 node, not onto the two 1-GPU nodes best fit would pick
+    entitled = entitled_jobs(nodes, [b_running], jobs, lambda c: 100.0 if c == "a" else 1.0)
+    assert entitled == {"any-1", "any-2", "t4-or-v100", "b-g2"}
+
+
 def backed_off(
     job_id: str, on: str | list[tuple[str, int, float]], company: str, *, ran_s: float = 3600.0
 ) -> RunningJob:

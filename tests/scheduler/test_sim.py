@@ -179,6 +179,14 @@ def test_fair_share_places_an_any_type_job_where_it_takes_no_type_others_need(
     assert shares == expected
 
 
+def test_fair_share_leaves_scarce_types_to_a_job_that_may_use_few_of_them() -> None:
+    # b's second job may use a T4 or a V100 (one each); a's two any-type jobs go to the G2
+    # node, though best fit alone would take the two 1-GPU nodes first and leave b's out
+    acc = FairnessAccumulator([("T4", 1), ("V100", 1), ("G2", 4)], {"a": 0.9, "b": 0.1})
+    demand = {("a", (), 1.0): 2, ("b", ("G2",), 1.0): 1, ("b", ("T4", "V100"), 1.0): 1}
+    assert acc.fair_shares(demand) == {"a": 2.0, "b": 2.0}
+
+
 def test_jain_integrates_each_tenant_over_its_waiting_intervals() -> None:
     acc = FairnessAccumulator([("A", 4)], {"a": 0.5, "b": 0.5})
     four = {("a", (), 1.0): 4, ("b", (), 1.0): 4}  # fair shares: 2 and 2
