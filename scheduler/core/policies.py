@@ -267,11 +267,13 @@ class FairSharePolicy:
         score = state.company_score
         for company, queue in queues.items():
             if len(queue) > 1:
-                if company in aged:
-                    queue.sort(key=lambda j: (j.submit_time_s > oldest, *within(j, state)))
-                elif plain:
+                if plain:
                     for by in plain:
                         queue.sort(key=by)
+                    if company in aged:  # stable: starving jobs first, each part as before
+                        queue.sort(key=lambda j: j.submit_time_s > oldest)
+                elif company in aged:
+                    queue.sort(key=lambda j: (j.submit_time_s > oldest, *within(j, state)))
                 else:
                     queue.sort(key=lambda j: within(j, state))
             heads[company] = 0
