@@ -63,7 +63,7 @@ class _Jobs:
     types: tuple[str, ...]
     nodes: list[int]
     count: int
-    kinds: tuple[str, ...]  # the GPU types of ``nodes``
+    usable_types: tuple[str, ...]  # the GPU types of ``nodes``
 
 
 class FairnessAccumulator:
@@ -124,38 +124,40 @@ class FairnessAccumulator:
             if count > 0 and gpus > 0:
                 idx = sorted({i for t in types for i in by_type.get(t, ())}) if types else every
                 if idx:
-                    kinds = tuple(sorted({self.nodes[i][0] for i in idx}))
-                    shapes[tenant].append(_Jobs(gpus, types, idx, count, kinds))
+                    usable = tuple(sorted({self.nodes[i][0] for i in idx}))
+                    shapes[tenant].append(_Jobs(gpus, types, idx, count, usable))
         # per type: free milli-GPUs, and [k] = the unfilled demand of jobs that may use k
         # types, this one among them, spread evenly over those types (x lcm(1..K) / k); a job
         # that may use several types takes those whose slack for jobs of fewer types holds it
         free_of = {t: m * sum(self.nodes[i][1] for i in idx) for t, idx in by_type.items()}
-        most = max((len(p.kinds) for parts in shapes.values() for p in parts), default=1)
+        most = max((len(p.usable_types) for parts in shapes.values() for p in parts), default=1)
         scale = math.lcm(*range(1, most + 1))
         reserved = {t: [0] * (most + 1) for t in by_type}
         for parts in shapes.values():
             for p in parts:
-                for t in p.kinds:
-                    reserved[t][len(p.kinds)] += _milli(p.gpus) * p.count * (scale // len(p.kinds))
+                k = len(p.usable_types)
+                for t in p.usable_types:
+                    reserved[t][k] += _milli(p.gpus) * p.count * (scale // k)
         share: dict[str, float] = defaultdict(float)
         heap: list[tuple[float, float, str]] = []
         for tenant, parts in shapes.items():
             # smallest job first, then the fewest usable GPU types: the core's order
             # (entitlement.py), so that the policy and this metric fill alike
-            parts.sort(key=lambda p: (p.gpus, len(p.kinds), p.types))
+            parts.sort(key=lambda p: (p.gpus, len(p.usable_types), p.types))
             w = self.weight.get(tenant, 0.0) or 1e-12
             heap.append((0.0, parts[0].gpus / w, tenant))
         heapq.heapify(heap)
 
         def place(part: _Jobs) -> bool:
-            gpus, idx, n_kinds = part.gpus, part.nodes, len(part.kinds)
-            for t in part.kinds:  # its demand is being filled
-                reserved[t][n_kinds] -= _milli(gpus) * (scale // n_kinds)
-            if n_kinds > 1:
+            gpus, idx, usable = part.gpus, part.nodes, part.usable_types
+            taken, n_types = _milli(gpus), len(usable)
+            for t in usable:  # its demand is being filled
+                reserved[t][n_types] -= taken * (scale // n_types)
+            if n_types > 1:
                 ok = {
                     t
-                    for t in part.kinds
-                    if free_of[t] * scale - sum(reserved[t][1:n_kinds]) >= _milli(gpus) * scale
+                    for t in usable
+                    if free_of[t] * scale - sum(reserved[t][1:n_types]) >= taken * scale
                 }
                 idx = [i for i in idx if self.nodes[i][0] in ok] or idx
             if gpus < 1:

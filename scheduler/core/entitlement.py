@@ -42,7 +42,7 @@ MILLI = 1000
 
 class _Pool:
     """Free capacity of one GPU type: nodes bucketed by free whole devices; opened devices;
-    and the slack left for the jobs that can use only this type."""
+    free milli-GPUs; and the unfilled demand reserved on it by jobs that may use k types."""
 
     __slots__ = ("free_milli", "nodes_by_free", "partial", "reserved")
 
