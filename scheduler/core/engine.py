@@ -45,7 +45,13 @@ from scheduler.core.model import (
 )
 from scheduler.core.placement import ClusterCapacity, JobShape
 from scheduler.core.policies import PassState, get_policy
-from scheduler.core.preemption import Eligible, plan_preemption, rank_reason
+from scheduler.core.preemption import (
+    Eligible,
+    PastProtection,
+    PlannedPreemption,
+    plan_preemption,
+    rank_reason,
+)
 from scheduler.core.protection import min_runtime_ends_s, preemptible_from_s, protected_until_s
 from scheduler.core.waits import Wait, wait_decisions
 
@@ -79,7 +85,6 @@ class _Pass:
             self.s.max_preemptions_per_pass > 0 and self.s.max_preemption_searches_per_pass > 0
         )
         self._victims_on_node: dict[object, dict[int, list[RunningJob]]] = {}
-        self.yields: str = ""  # which protection the last planned preemption went past
         self._preempt_failed: set[tuple[object, ...]] = set()
         # (GPU types, GPUs, multi-node) -> [schedulable types, shape, capacity epoch at which
         # the shape was seen not to fit on free devices, ... on available devices, capacity
@@ -291,10 +296,11 @@ class _Pass:
         if slots is None and types is info[0]:  # capacity only shrinks until the next release
             info[2 if use_free else 3] = self.cap.fail_epoch
         victims: list[RunningJob] = []
+        past: PastProtection = ""
         if slots is None and self.may_preempt and not shape.multi_node:
             planned = self.try_preempt(job, shape, types, use_free)
             if planned is not None:
-                slots, victims = planned
+                slots, victims, past = planned
         if slots is None:
             if use_free or self.reserving:
                 self.block(job, shape, types, use_free)
@@ -304,7 +310,7 @@ class _Pass:
                 self.waits.append((job, WaitReason.CAPACITY, "", types, None))
             return False
         for victim in victims:
-            self.evict(victim, job)
+            self.evict(victim, job, past)
         placement = self.cap.to_placement(slots)
         self.cap.take(slots)
         gpu_type = self.cap.nodes[slots[0][0]].gpu_type
@@ -327,7 +333,9 @@ class _Pass:
 
     def try_preempt(
         self, job: PendingJob, shape: JobShape, types: tuple[str, ...], use_free: bool
-    ) -> tuple[list[tuple[int, int, int]], list[RunningJob]] | None:
+    ) -> PlannedPreemption | None:
+        """Devices and victims that let ``job`` start, and which protection the plan goes
+        past (``PlannedPreemption.past_protection``), or None."""
         if not (self.s.preemption or self.s.quota_reclaim):
             return None
         budget_left = self.s.max_preemptions_per_pass - len(self.preemptions)
@@ -344,12 +352,12 @@ class _Pass:
         self.preempt_attempts += 1
         self.may_preempt = self.preempt_attempts < self.s.max_preemption_searches_per_pass
         check = self.eligible_victim(job)
-        self.yields = ""
+        past: PastProtection = ""
         planned = plan_preemption(
             shape, types, self.cap, use_free, self.victims_on_node(), check, self.now
         )
         if planned is None and first_gpu:
-            self.yields = "first_gpu"
+            past = "first_gpu"
             used = self.quota.used_total
 
             def keeps_gpus(victim: RunningJob, gpu_type: str) -> bool:
@@ -364,7 +372,7 @@ class _Pass:
                 keeps_gpus, self.now,
             )  # fmt: skip
         if planned is None and self.reclaims_past_protection(job):
-            self.yields = "reclaim"
+            past = "reclaim"
             level = self.state.las_level
             own_level = level(job.attained_gpu_seconds)
 
@@ -382,9 +390,11 @@ class _Pass:
         if planned is None or len(planned[1]) > budget_left:
             self._preempt_failed.add(rank)
             return None
-        return planned
+        return PlannedPreemption(planned[0], planned[1], past)
 
-    def evict(self, victim: RunningJob, job: PendingJob) -> None:
+    def evict(self, victim: RunningJob, job: PendingJob, past: PastProtection = "") -> None:
+        """Preempt ``victim`` for ``job``; ``past``: the protection the plan went past (the
+        reason says so)."""
         if self.starvation_preempts(job, victim):
             waited = (self.now - job.submit_time_s) / 3600.0
             why = f"preempted by {job.job_id}, which has waited {waited:.1f} h (starvation guard)"
@@ -400,7 +410,7 @@ class _Pass:
                 f"GPUs from borrowing company {victim.company_id}"
             )
         if protected_until_s(victim, self.s) > self.now:
-            if self.yields == "reclaim":
+            if past == "reclaim":
                 level = self.state.las_level
                 why += (
                     f" ({victim.job_id} runs beyond its company's fair share and has received "

@@ -12,12 +12,26 @@ is decided by the engine.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Literal, NamedTuple
 
 from scheduler.core.model import PendingJob, RunningJob
 from scheduler.core.placement import UNIT, ClusterCapacity, JobShape, Slot, to_units
 from scheduler.core.policies import displaces_for_width
 
 Eligible = Callable[[RunningJob, str], bool]
+
+# which protection a planned preemption goes past: none; the back-off, for a company that
+# holds no GPUs (``first_gpu_preemption``); the run-time protection of a borrower that has
+# received more GPU-time (``reclaim_past_protection``)
+PastProtection = Literal["", "first_gpu", "reclaim"]
+
+
+class PlannedPreemption(NamedTuple):
+    """Devices the job gets once ``victims`` are preempted, and why their protection yields."""
+
+    slots: list[Slot]
+    victims: list[RunningJob]
+    past_protection: PastProtection
 
 
 def _units_on(job: RunningJob, node_id: str) -> list[tuple[int, int]]:
