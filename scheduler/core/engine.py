@@ -417,7 +417,7 @@ class _Pass:
                     f"more GPU-time (2D-LAS level {level(victim.attained_at(self.now))} > "
                     f"{level(job.attained_gpu_seconds)}): its run-time protection yields)"
                 )
-            else:
+            elif past == "first_gpu":
                 why += (
                     f" (company {job.company_id} holds no GPUs: {victim.job_id}'s back-off "
                     f"protection after {victim.preemption_count} preemptions yields)"
