@@ -11,8 +11,10 @@ CLUSTER_README := 1x8:G2,1x4:G2,1x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3
 CLUSTER_LARGER := 2x8:G2,2x4:G2,2x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3
 CLUSTER_SMALLER := 1x8:G2,1x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3
 SET ?=
+# the mypyc build of scheduler/core, in a copy of the tree (never in place: ops/compile-core.sh)
+COMPILED := .build/compiled-core
 
-.PHONY: help install up api db seed test test-fast lint format typecheck bench bench-suite clean helm browser
+.PHONY: help install up api db seed test test-fast lint format typecheck bench bench-suite bench-compiled compiled-core clean helm browser
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -78,8 +80,19 @@ bench-suite: install ## Default vs las vs fifo on 3 clusters x 4 traces (SET="fi
 		--cluster $(CLUSTER_LARGER) --cluster $(CLUSTER_SMALLER) --perturb-seeds 0,1,2,3 \
 		$(foreach pair,$(SET),--set $(pair)) --json bench-results/suite.json
 
+compiled-core: install ## Build scheduler/core with mypyc (as the image does) in a copy: .build/compiled-core
+	rm -rf $(COMPILED) && mkdir -p $(COMPILED)
+	git ls-files -z --cached --others --exclude-standard \
+		| tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(COMPILED)
+	PYTHON=$(CURDIR)/$(BIN)/python ops/compile-core.sh $(COMPILED)
+
+bench-compiled: compiled-core ## Pass time at 10k x 1k of the sources, then of the compiled core
+	@mkdir -p bench-results
+	$(BIN)/python -m scheduler.bench scale --json bench-results/scale.json
+	cd $(COMPILED) && $(CURDIR)/$(BIN)/python -m scheduler.bench scale --json $(CURDIR)/bench-results/scale-compiled.json
+
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -o requirements.lock
 
 clean: ## Remove the virtual environment, caches and local data
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data .build

@@ -31,6 +31,16 @@ POSTGRES_URL = os.environ.get(
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # tests/scheduler/test_compiled_core.py runs the core's tests in a compiled copy of the
+    # tree: refuse to pass them quietly against the sources instead
+    if os.environ.get("AXHUB_REQUIRE_COMPILED_CORE") == "1":
+        from scheduler.core import core_build
+
+        if core_build() != "compiled":
+            raise pytest.UsageError("AXHUB_REQUIRE_COMPILED_CORE=1 but scheduler.core is pure")
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

@@ -4,6 +4,7 @@ Replay:  python -m scheduler.bench --trace CSV --cluster SPEC --json OUT.json
 Scale:   python -m scheduler.bench scale --pending 10000 --gpus 1000 --json OUT.json
 Dispatch: python -m scheduler.bench dispatch --json OUT.json (hub vs Ray submit→RUNNING)
 Perturb: python -m scheduler.bench perturb --trace CSV --seed 1 --out OUT.csv
+Fingerprint: python -m scheduler.bench fingerprint [--trace CSV] (digest of the decisions)
 Suite:   python -m scheduler.bench suite --trace CSV --cluster SPEC [--cluster SPEC ...]
              --perturb-seeds 0,1,2,3 [--limit-seeds 0] [--set FIELD=VALUE ...] --json OUT.json
 """
@@ -184,6 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from scheduler.bench.dispatch import main as dispatch_main
 
         return dispatch_main(argv[1:])
+    if argv and argv[0] == "fingerprint":
+        from scheduler.bench.fingerprint import main as fingerprint_main
+
+        return fingerprint_main(argv[1:])
     if argv and argv[0] == "perturb":
         pp = argparse.ArgumentParser(prog="python -m scheduler.bench perturb")
         pp.add_argument("--trace", required=True)

@@ -23,6 +23,17 @@ from scheduler.core.model import (
 )
 from scheduler.core.policies import POLICIES, OrderingPolicy, get_policy
 
+
+def core_build() -> str:
+    """``"compiled"`` when the mypyc extension modules of this package are loaded (the
+    container image builds them: ``ops/compile-core.sh``), else ``"pure"`` (the sources).
+    Both decide identically (``python -m scheduler.bench fingerprint``); the compiled
+    pass is faster (docs/scheduler.md, "Pass time")."""
+    from scheduler.core import engine
+
+    return "pure" if engine.__file__ is None or engine.__file__.endswith(".py") else "compiled"
+
+
 __all__ = [
     "POLICIES",
     "CompanyAccount",
@@ -40,6 +51,7 @@ __all__ = [
     "StartDecision",
     "WaitDecision",
     "WaitReason",
+    "core_build",
     "get_policy",
     "schedule",
 ]

@@ -37,7 +37,7 @@ from hub_api.jobs.events import transition
 from hub_api.jobs.models import CodeBundle, Job, JobEvent, JobEventKind, JobStatus
 from hub_api.jobs.templates import TEMPLATES
 from hub_api.tracking.job_runs import JobTracking
-from scheduler.core import PolicySettings, SchedulingResult, schedule
+from scheduler.core import PolicySettings, SchedulingResult, core_build, schedule
 from scheduler.core.model import GpuNode
 from scheduler.executors.launch import (
     ExecutorUnavailableError,
@@ -357,6 +357,7 @@ class SchedulerService:
         backoff = 0.0
         last_pass = 0.0
         seen_event = -1
+        log.info("scheduler_loop_started", policy=self.policy.policy, core=core_build())
         while not stop.is_set():
             now = time.monotonic()
             try:

@@ -1,0 +1,153 @@
+"""The compiled core (mypyc, as the container image ships it) behaves as the sources do.
+
+The image runs ``scheduler/core`` built by ``ops/compile-core.sh``; everything else here runs
+the sources. A compiled module checks declared types at run time and may differ in details
+the type checker cannot see, so the build is made once per run (in a copy of the tree, never
+in place) and checked three ways: it really loads the extension modules, it decides exactly
+as the sources do (``python -m scheduler.bench fingerprint``), and the core's own tests pass
+against it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from scheduler.bench.fingerprint import fingerprint
+from scheduler.core import POLICIES, SchedulingResult, SchedulingSnapshot, core_build, schedule
+
+ROOT = Path(__file__).resolve().parents[2]
+TRACE = ROOT.parent / "shared" / "traces" / "openb_dev.csv"
+COPIED = ("scheduler", "hub_api", "tests", "ops", "pyproject.toml")
+CORE_TESTS = (
+    "tests/scheduler/test_properties.py",
+    "tests/scheduler/test_policies.py",
+    "tests/scheduler/test_placement.py",
+    "tests/scheduler/test_pass_rejections.py",
+)
+FINGERPRINT_ARGS = {"pending": 1500, "gpus": 200, "seeds": 2, "trace_jobs": 500}
+
+
+def _run(tree: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    # cwd first on sys.path (-m / -c): the copy's packages, not the checkout's
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=tree,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def compiled_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler: mypyc cannot build the core here")
+    tree = tmp_path_factory.mktemp("compiled-core")
+    skip = shutil.ignore_patterns("__pycache__", "*.so", ".hypothesis")
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tree / name, ignore=skip)
+        else:
+            shutil.copy2(source, tree / name)
+    built = subprocess.run(
+        ["sh", str(ROOT / "ops" / "compile-core.sh"), str(tree)],
+        env={**os.environ, "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    return tree
+
+
+def test_the_checkout_runs_the_sources() -> None:
+    # an extension module built in place would shadow every later edit of the .py files
+    assert core_build() == "pure", list((ROOT / "scheduler" / "core").glob("*.so"))
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("compiled-core")  # one build per run
+def test_the_build_loads_the_extension_modules(compiled_tree: Path) -> None:
+    probe = _run(compiled_tree, "-c", "from scheduler.core import core_build; print(core_build())")
+    assert probe.stdout.strip() == "compiled", probe.stderr
+
+
+def test_the_fingerprint_is_stable_and_tells_changed_decisions_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import scheduler.bench.fingerprint as module
+
+    small = {"pending": 300, "gpus": 40, "seeds": range(1), "trace": None, "trace_jobs": 0}
+    first, again = fingerprint(**small), fingerprint(**small)
+    assert first["fingerprint"] == again["fingerprint"]
+    assert first["scale_passes"] == len(POLICIES)
+
+    def one_reason_changed(snapshot: SchedulingSnapshot) -> SchedulingResult:
+        result = schedule(snapshot)
+        wait = result.waiting[-1]
+        waiting = (*result.waiting[:-1], wait._replace(reason=wait.reason + "."))
+        return replace(result, waiting=waiting)
+
+    monkeypatch.setattr(module, "schedule", one_reason_changed)
+    assert fingerprint(**small)["fingerprint"] != first["fingerprint"]
+
+
+def test_compile_script_refuses_a_git_checkout(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    refused = subprocess.run(
+        ["sh", str(ROOT / "ops" / "compile-core.sh"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "git checkout" in refused.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("compiled-core")  # one build per run
+def test_compiled_core_decides_exactly_as_the_sources(compiled_tree: Path, tmp_path: Path) -> None:
+    out = tmp_path / "compiled.json"
+    args = FINGERPRINT_ARGS
+    ran = _run(
+        compiled_tree, "-m", "scheduler.bench", "fingerprint", "--json", str(out),
+        "--pending", str(args["pending"]), "--gpus", str(args["gpus"]),
+        "--seeds", str(args["seeds"]), "--trace", str(TRACE),
+        "--trace-jobs", str(args["trace_jobs"]),
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    compiled = json.loads(out.read_text())
+    pure = fingerprint(
+        pending=args["pending"],
+        gpus=args["gpus"],
+        seeds=range(args["seeds"]),
+        trace=str(TRACE),
+        trace_jobs=args["trace_jobs"],
+    )
+    assert (compiled["core_build"], pure["core_build"]) == ("compiled", "pure")
+    assert compiled["replays"] == pure["replays"] > 0
+    assert compiled["fingerprint"] == pure["fingerprint"]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("compiled-core")  # one build per run
+def test_the_cores_tests_pass_against_the_compiled_core(compiled_tree: Path) -> None:
+    ran = _run(
+        compiled_tree,
+        "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *CORE_TESTS,
+        AXHUB_REQUIRE_COMPILED_CORE="1",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-2000:]
+    assert " passed" in ran.stdout
