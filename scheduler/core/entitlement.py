@@ -32,7 +32,7 @@ import heapq
 import math
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Any
 
 from scheduler.core.model import GpuNode, PendingJob, RunningJob
@@ -41,14 +41,19 @@ MILLI = 1000
 
 
 class _Pool:
-    """Free capacity of one GPU type: nodes bucketed by free whole devices; opened devices;
-    free milli-GPUs; and the unfilled demand reserved on it by jobs that may use k types."""
+    """Free capacity of one GPU type: nodes bucketed by free whole devices; opened devices
+    by free milli-GPUs; free milli-GPUs; and the unfilled demand reserved on it by jobs that
+    may use k types."""
 
-    __slots__ = ("free_milli", "nodes_by_free", "partial", "reserved")
+    __slots__ = ("free_milli", "nodes_by_free", "opened", "opened_free", "reserved")
 
     def __init__(self) -> None:
         self.nodes_by_free: list[int] = [0]  # [free whole devices] -> number of nodes
-        self.partial: list[int] = []  # free milli-GPUs of opened devices, sorted
+        # opened devices (a fraction took part of them): the distinct free milli-GPUs among
+        # them, sorted, and how many devices have each (a handful of values, however many
+        # devices: fractions are quarters and halves)
+        self.opened_free: list[int] = []
+        self.opened: dict[int, int] = {}
         self.free_milli = 0
         # [k] = unfilled demand of the jobs that may use k GPU types, this one among them,
         # spread evenly over those types (milli-GPUs x lcm(1..K) / k: whole numbers)
@@ -59,6 +64,57 @@ class _Pool:
             self.nodes_by_free.append(0)
         self.nodes_by_free[gpus] += 1
         self.free_milli += gpus * MILLI
+
+    def open_device(self, free: int) -> None:
+        """One more opened device with ``free`` milli-GPUs left (none left: forgotten)."""
+        if free > 0:
+            count = self.opened.get(free, 0)
+            if not count:
+                insort(self.opened_free, free)
+            self.opened[free] = count + 1
+
+    def close_device(self, i: int) -> int:
+        """Take one device of the ``i``-th free value; returns that value."""
+        free = self.opened_free[i]
+        count = self.opened[free] - 1
+        self.opened[free] = count
+        if not count:
+            del self.opened_free[i]
+        return free
+
+
+class _Shape:
+    """The jobs of one company that ask the same GPUs and types, in the fill: running ones
+    first (last = oldest), then pending ones (sorted when the fill first reaches them, last =
+    first in order)."""
+
+    __slots__ = (
+        "allowed", "devices", "gpus", "milli", "rank", "running", "shape_id", "sorted", "taken",
+        "waiting",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        rank: int,
+        gpus: float,
+        allowed: tuple[tuple[str, _Pool], ...],
+        running: list[str],
+        waiting: list[PendingJob],
+        shape_id: int,
+        milli: int,
+        devices: int,
+        taken: int,
+    ) -> None:
+        self.rank = rank  # in the order smallest first: GPUs, number of usable types, types
+        self.gpus = gpus
+        self.allowed = allowed  # (type, pool) usable
+        self.running = running
+        self.waiting = waiting
+        self.shape_id = shape_id  # (GPUs, usable types): shapes that stop fitting together
+        self.sorted = len(waiting) < 2
+        self.milli = milli  # milli-GPUs of a fraction, 0 for whole GPUs
+        self.devices = devices  # whole devices
+        self.taken = taken  # milli-GPUs one job takes
 
 
 def entitled_jobs(
@@ -82,10 +138,9 @@ def entitled_jobs(
         if group is None:
             group = groups[key] = ([], [])
         group[0].append(r.job_id)
-    get = groups.get
     for p in pending:
         pkey = (p.company_id, p.num_gpus, p.gpu_types)
-        group = get(pkey)
+        group = groups.get(pkey)
         if group is None:
             group = groups[pkey] = ([], [])
         group[1].append(p)
@@ -112,13 +167,10 @@ def entitled_jobs(
     scale = math.lcm(*range(1, most_types + 1))
     for pool in pools.values():
         pool.reserved = [0] * (most_types + 1)
-    # per company (by index in id order), shapes smallest first, each a list: [rank, GPUs,
-    # (type, pool) usable, running ids (last = oldest), pending jobs (sorted, last = first,
-    # once the fill reaches them), shape id, sorted?, milli-GPUs of a fraction, devices,
-    # milli-GPUs taken]
+    # per company (by index in id order), its shapes, smallest last (consumed from the end)
     names_of = sorted({company for company, _, _ in groups})
     index_of = {c: i for i, c in enumerate(names_of)}
-    shapes: list[list[list[Any]]] = [[] for _ in names_of]
+    shapes: list[list[_Shape]] = [[] for _ in names_of]
     demand_of: dict[int, int] = {}  # shape rank -> milli-GPUs of its unfilled jobs
     for (company, gpus, types), (run_ids, waiting) in groups.items():
         kind = kinds.get((gpus, types))
@@ -126,11 +178,8 @@ def entitled_jobs(
             run_ids.reverse()
             rank, allowed, shape_id, need, devices, taken = kind
             shapes[index_of[company]].append(
-                [
-                    rank, gpus, allowed, run_ids, waiting, shape_id, len(waiting) < 2, need,
-                    devices, taken,
-                ]
-            )  # fmt: skip
+                _Shape(rank, gpus, allowed, run_ids, waiting, shape_id, need, devices, taken)
+            )
             demand_of[rank] = demand_of.get(rank, 0) + taken * (len(run_ids) + len(waiting))
     # a job that may use several types takes one with slack left for the jobs that may use
     # fewer types: no T4 goes to an any-type job while another type it may use has room
@@ -141,16 +190,14 @@ def entitled_jobs(
             for _, pool in allowed:
                 pool.reserved[len(allowed)] += demand * (scale // len(allowed))
     for rows in shapes:
-        rows.sort(key=_first)  # ranks are unique within a company
+        rows.sort(key=_rank, reverse=True)  # ranks are unique within a company
     entitled: list[str] = []
-    add = entitled.append
     weights = [max(weight(c), 1e-12) for c in names_of]
-    heap = [(0.0, rows[0][1] / weights[c], c) for c, rows in enumerate(shapes) if rows]
+    heap = [(0.0, rows[-1].gpus / weights[c], c) for c, rows in enumerate(shapes) if rows]
     heapq.heapify(heap)
-    pop, pushpop = heapq.heappop, heapq.heappushpop
     share_of = [0.0] * len(names_of)
     full: set[int] = set()  # shape ids that no longer fit
-    turn: int | None = pop(heap)[2] if heap else None  # the company (index) whose turn it is
+    turn: int | None = heapq.heappop(heap)[2] if heap else None  # whose turn it is (index)
     while turn is not None:
         c = turn
         parts = shapes[c]
@@ -158,15 +205,14 @@ def entitled_jobs(
         share_gpus = share_of[c]
         back = None  # (level, level after the next job, company) when others are lower now
         while parts:
-            part = parts[0]
-            gpus = part[1]
-            allowed = part[2]
+            part = parts[-1]
+            allowed = part.allowed
             n_types = len(allowed)
-            mine = part[9] * (scale // n_types)
+            mine = part.taken * (scale // n_types)
             for _, pool in allowed:
                 pool.reserved[n_types] -= mine  # this job's demand is being filled
-            if n_types > 1 and part[5] not in full:  # the types whose slack holds the job,
-                need = part[9] * scale  # else all of them (best fit decides)
+            if n_types > 1 and part.shape_id not in full:  # the types whose slack holds the
+                need = part.taken * scale  # job, else all of them (best fit decides)
                 roomy = []
                 for type_pool in allowed:
                     pool = type_pool[1]
@@ -175,69 +221,69 @@ def entitled_jobs(
                         roomy.append(type_pool)
                 if roomy and len(roomy) < n_types:
                     allowed = tuple(roomy)
-            if part[5] in full or not (
-                _place_fraction(allowed, part[7]) if part[7] else _place_whole(allowed, part[8])
+            if part.shape_id in full or not (
+                _place_fraction(allowed, part.milli)
+                if part.milli
+                else _take_devices(allowed, part.devices) is not None
             ):
-                full.add(part[5])  # capacity only shrinks: this shape never fits again
-                del parts[0]
+                full.add(part.shape_id)  # capacity only shrinks: this shape never fits again
+                parts.pop()
                 continue
-            run_ids, waiting = part[3], part[4]
+            run_ids, waiting = part.running, part.waiting
             if run_ids:
-                add(run_ids.pop())
+                entitled.append(run_ids.pop())
             else:
-                if not part[6]:  # sort the group when the fill first reaches it
+                if not part.sorted:  # sort the group when the fill first reaches it
                     waiting.sort(key=_pending_order, reverse=True)
-                    part[6] = True
-                add(waiting.pop().job_id)
-            share_gpus += gpus
+                    part.sorted = True
+                entitled.append(waiting.pop().job_id)
+            share_gpus += part.gpus
             if not run_ids and not waiting:
-                del parts[0]
+                parts.pop()
                 if not parts:
                     break
             level = share_gpus / w
             if heap:
                 top = heap[0]
                 if top[0] <= level:  # (top[0], top[1], top[2]) < (level, after, company)?
-                    after = (share_gpus + parts[0][1]) / w
+                    after = (share_gpus + parts[-1].gpus) / w
                     if top[0] < level or top[1] < after or (top[1] == after and top[2] < c):
                         back = (level, after, c)
                         break
         share_of[c] = share_gpus
         # back on the heap and the lowest off it, in one heap operation
-        turn = pushpop(heap, back)[2] if back is not None else pop(heap)[2] if heap else None
+        if back is not None:
+            turn = heapq.heappushpop(heap, back)[2]
+        else:
+            turn = heapq.heappop(heap)[2] if heap else None
     return frozenset(entitled)
 
 
 _pending_order = attrgetter("time_limit_s", "submit_time_s", "job_id")
 _running_order = attrgetter("start_time_s", "job_id")
-_first = itemgetter(0)
+_rank = attrgetter("rank")
 
 
 def _place_fraction(pools: tuple[tuple[str, _Pool], ...], need: int) -> bool:
     """Take ``need`` milli-GPUs of one device: the fullest opened device that still has
     room, else a device of a new node as a whole GPU would (best fit)."""
-    best_free, best_row, best_i, best_pool = MILLI + 1, None, 0, pools[0][1]
+    best_free, best_i, best_pool = MILLI + 1, 0, None
     for _, pool in pools:
-        row = pool.partial
-        i = bisect_left(row, need)
-        if i < len(row) and row[i] < best_free:
-            best_free, best_row, best_i, best_pool = row[i], row, i, pool
-    if best_row is not None:
-        del best_row[best_i]
-        insort(best_row, best_free - need)
+        values = pool.opened_free
+        i = bisect_left(values, need)
+        if i < len(values) and values[i] < best_free:
+            best_free, best_i, best_pool = values[i], i, pool
+    if best_pool is not None:
+        best_pool.close_device(best_i)
+        best_pool.open_device(best_free - need)
         best_pool.free_milli -= need
         return True
     opened = _take_devices(pools, 1)
     if opened is None:
         return False
-    insort(opened.partial, MILLI - need)
+    opened.open_device(MILLI - need)
     opened.free_milli += MILLI - need
     return True
-
-
-def _place_whole(pools: tuple[tuple[str, _Pool], ...], k: int) -> bool:
-    """Take ``k`` whole devices of one node (best fit); False if no node has them free."""
-    return _take_devices(pools, k) is not None
 
 
 def _take_devices(pools: tuple[tuple[str, _Pool], ...], k: int) -> _Pool | None:
