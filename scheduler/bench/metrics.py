@@ -80,7 +80,8 @@ class FairnessAccumulator:
     never a fraction of it. A job that may use k > 1 GPU types looks first at the types
     whose slack (free GPUs minus the unfilled demand of jobs that may use fewer than k
     types, spread evenly over their types) still holds it, so it does not take a scarce
-    type that another tenant's jobs need.
+    type that another tenant's jobs need; then at all its types, if no node of those holds
+    it (a job is saturated only when it fits nowhere it may run).
 
     Per tenant over the whole run: x = sum of GPUs held / sum of fair share, both integrated
     over the intervals in which the tenant had a job waiting; Jain's index over the tenants
@@ -159,7 +160,12 @@ class FairnessAccumulator:
                     for t in usable
                     if free_of[t] * scale - sum(reserved[t][1:n_types]) >= taken * scale
                 }
-                idx = [i for i in idx if self.nodes[i][0] in ok] or idx
+                narrow = [i for i in idx if self.nodes[i][0] in ok]
+                if narrow and len(narrow) < len(idx) and place_on(narrow, gpus):
+                    return True
+            return place_on(idx, gpus)  # all its types: those with slack could not hold it
+
+        def place_on(idx: list[int], gpus: float) -> bool:
             if gpus < 1:
                 need = round(gpus * m)
                 best = None  # (free milli, node, device) of the fullest opened device that fits

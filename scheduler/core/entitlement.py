@@ -12,7 +12,8 @@ fits any more is saturated. A job of 8 GPUs gets an 8-GPU node or nothing, never
 A job that may use k > 1 GPU types is placed, best fit, among the types whose slack still
 holds it — free GPUs minus the unfilled demand of the jobs that may use fewer than k types,
 each spread evenly over its types (integers: milli-GPUs x lcm(1..K) / k) —, and among all its
-types only when none does: best fit alone put any-type jobs on a scarce type and left a
+types when none does or when no node of those holds it (slack counts a type's free GPUs, not
+how they lie on its nodes): best fit alone put any-type jobs on a scarce type and left a
 company whose jobs need that type saturated while another type idled (decision 0002).
 The benchmark's ``jain_fairness`` measures against the same fill.
 
@@ -222,9 +223,8 @@ def entitled_jobs(
                 if roomy and len(roomy) < n_types:
                     allowed = tuple(roomy)
             if part.shape_id in full or not (
-                _place_fraction(allowed, part.milli)
-                if part.milli
-                else _take_devices(allowed, part.devices) is not None
+                _place(allowed, part)  # else on all its types: no node of those held it
+                or (allowed is not part.allowed and _place(part.allowed, part))
             ):
                 full.add(part.shape_id)  # capacity only shrinks: this shape never fits again
                 parts.pop()
@@ -262,6 +262,13 @@ def entitled_jobs(
 _pending_order = attrgetter("time_limit_s", "submit_time_s", "job_id")
 _running_order = attrgetter("start_time_s", "job_id")
 _rank = attrgetter("rank")
+
+
+def _place(pools: tuple[tuple[str, _Pool], ...], shape: _Shape) -> bool:
+    """Take one job of ``shape`` on one of ``pools``' nodes (best fit); False if none has room."""
+    if shape.milli:
+        return _place_fraction(pools, shape.milli)
+    return _take_devices(pools, shape.devices) is not None
 
 
 def _place_fraction(pools: tuple[tuple[str, _Pool], ...], need: int) -> bool:

@@ -468,6 +468,16 @@ def test_fair_share_fill_leaves_scarce_types_to_a_job_that_may_use_few_of_them()
     assert entitled == {"any-1", "any-2", "t4-or-v100", "b-g2"}
 
 
+def test_fair_share_fill_tries_every_type_when_no_node_of_the_roomy_ones_holds_the_job() -> None:
+    from scheduler.core.entitlement import entitled_jobs
+
+    # A has 4 GPUs in all but 2 per node; B one 4-GPU node. b's B-only job reserves 2 of B,
+    # so only A has slack for a's 3-GPU job — yet no A node holds it: it goes to B
+    nodes = [node("a1", 2, "A"), node("a2", 2, "A"), node("b1", 4, "B")]
+    jobs = [pending("three", 3, "a", types=("A", "B")), pending("b-only", 2, "b", types=("B",))]
+    assert entitled_jobs(nodes, [], jobs, lambda c: 100.0 if c == "a" else 1.0) == {"three"}
+
+
 def backed_off(
     job_id: str, on: str | list[tuple[str, int, float]], company: str, *, ran_s: float = 3600.0
 ) -> RunningJob:

@@ -187,6 +187,14 @@ def test_fair_share_leaves_scarce_types_to_a_job_that_may_use_few_of_them() -> N
     assert acc.fair_shares(demand) == {"a": 2.0, "b": 2.0}
 
 
+def test_fair_share_tries_every_type_when_no_node_of_the_roomy_ones_holds_the_job() -> None:
+    # A: 4 GPUs on two nodes; B: one 4-GPU node, 2 of it reserved by b's B-only job. Only A
+    # has slack for a's 3-GPU job, but no A node holds 3: the job takes B, b's waits
+    acc = FairnessAccumulator([("A", 2), ("A", 2), ("B", 4)], {"a": 0.9, "b": 0.1})
+    demand = {("a", ("A", "B"), 3.0): 1, ("b", ("B",), 2.0): 1}
+    assert acc.fair_shares(demand) == {"a": 3.0}
+
+
 def test_jain_integrates_each_tenant_over_its_waiting_intervals() -> None:
     acc = FairnessAccumulator([("A", 4)], {"a": 0.5, "b": 0.5})
     four = {("a", (), 1.0): 4, ("b", (), 1.0): 4}  # fair shares: 2 and 2
