@@ -3,7 +3,7 @@
 #   docker build -t ghcr.io/axhub/axhub:0.1.0 .                        # CPU PyTorch
 #   docker build --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu128 -t … .   # GPU workers
 # Not built in CI here (no Docker daemon on the build machines); the compile stage's script is
-# (tests/scheduler/test_compiled_core.py builds the core the same way and checks it).
+# tested there (tests/scheduler/test_compiled_core.py builds the core the same way and checks it).
 
 # Stage 1: the scheduler's policy core compiled by mypyc. Same decisions as the sources, to the
 # letter of every reason (`python -m scheduler.bench fingerprint`), a faster pass (≈ 0.7 × the
@@ -43,12 +43,14 @@ COPY portal ./portal
 # the compiled core beside its sources (extension modules win the import) and mypyc's runtime
 COPY --from=compiled-core /build/scheduler/core/*.so ./scheduler/core/
 COPY --from=compiled-core /build/*__mypyc*.so ./
+# /app before site-packages (where `uv pip install .` puts a pure copy): for every process,
+# the `axhub` entry point included, the compiled core and mypyc's runtime come from /app
+ENV PYTHONPATH=/app
 RUN uv pip install --system --no-deps . && python -c "import hub_api, scheduler, portal, ray, mlflow" \
-    && python -c "from scheduler.core import core_build; assert core_build() == 'compiled'"
+    && cd / && python -c "from scheduler.core import core_build; assert core_build() == 'compiled'"
 
 # Data lives on volumes (HUB_DATA_DIR=/data); the root filesystem can be read-only.
-ENV HUB_DATA_DIR=/data \
-    PYTHONPATH=/app
+ENV HUB_DATA_DIR=/data
 USER 10001:10001
 EXPOSE 8000 8501 5000 8265
 CMD ["axhub", "serve", "--host", "0.0.0.0", "--port", "8000"]

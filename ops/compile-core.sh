@@ -1,6 +1,7 @@
 #!/bin/sh
 # Compile the scheduler's policy core (scheduler/core, pure Python) with mypyc inside DIR, a
-# copy of the project: the container image's /app, or `make compiled-core`'s .build folder.
+# copy of the project: the image's build stage (/build), `make compiled-core`'s .build folder,
+# or the temporary copy of tests/scheduler/test_compiled_core.py.
 #
 #   ops/compile-core.sh DIR        (PYTHON=... picks the interpreter; it needs mypy + setuptools)
 #
@@ -11,13 +12,16 @@
 set -eu
 dir=${1:?usage: ops/compile-core.sh DIR}
 python=${PYTHON:-python}
+case $python in  # a relative interpreter path is meant from here, not from DIR
+  */*) python=$(cd "$(dirname "$python")" && pwd)/$(basename "$python") ;;
+esac
 cd "$dir"
 if [ -e .git ]; then
   echo "compile-core: $dir is a git checkout; compile a copy (make compiled-core)" >&2
   exit 2
 fi
-if ! "$python" -c 'import mypyc, setuptools' 2>/dev/null; then
-  echo "compile-core: $python lacks mypy or setuptools (PYTHON=.venv/bin/python?)" >&2
+if ! "$python" -c 'import mypyc, setuptools'; then
+  echo "compile-core: $python cannot import mypyc and setuptools (PYTHON=.venv/bin/python?)" >&2
   exit 2
 fi
 # every module but the package's __init__ (it only re-exports, and reports the build)

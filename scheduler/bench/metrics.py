@@ -167,7 +167,7 @@ class FairnessAccumulator:
 
         def place_on(idx: list[int], gpus: float) -> bool:
             if gpus < 1:
-                need = round(gpus * m)
+                need = _milli(gpus)  # as the core: at least 1 milli-GPU
                 best = None  # (free milli, node, device) of the fullest opened device that fits
                 for i in idx:
                     for d, free in enumerate(partial[i]):

@@ -26,12 +26,17 @@ from scheduler.core.policies import POLICIES, OrderingPolicy, get_policy
 
 def core_build() -> str:
     """``"compiled"`` when the mypyc extension modules of this package are loaded (the
-    container image builds them: ``ops/compile-core.sh``), else ``"pure"`` (the sources).
-    Both decide identically (``python -m scheduler.bench fingerprint``); the compiled
-    pass is faster (docs/scheduler.md, "Pass time")."""
-    from scheduler.core import engine
+    container image builds them: ``ops/compile-core.sh``), ``"pure"`` when its sources are,
+    ``"partial"`` for a mix (a module added after the build). Both builds decide alike (``python -m
+    scheduler.bench fingerprint``); the compiled pass is faster (docs/scheduler.md)."""
+    import importlib
+    import pkgutil
 
-    return "pure" if engine.__file__ is None or engine.__file__.endswith(".py") else "compiled"
+    compiled = {
+        not (importlib.import_module(f"{__name__}.{info.name}").__file__ or "").endswith(".py")
+        for info in pkgutil.iter_modules(__path__)
+    }
+    return "partial" if len(compiled) > 1 else "compiled" if True in compiled else "pure"
 
 
 __all__ = [

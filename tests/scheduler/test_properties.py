@@ -283,11 +283,16 @@ def test_las_fair_sweep_orders_like_its_per_job_keys(snap: SchedulingSnapshot) -
 
 @st.composite
 def fill_inputs(draw: st.DrawFn) -> tuple[list[GpuNode], list[PendingJob], dict[str, float]]:
+    # three types: jobs that may use 1, 2 or 3 of them (the slack rule differs for k > 2)
+    fill_types = (*TYPES, "T4")
     nodes = [
-        GpuNode(f"n{i}", draw(st.sampled_from(TYPES)), draw(st.sampled_from((1, 2, 4, 8))))
-        for i in range(draw(st.integers(1, 5)))
+        GpuNode(f"n{i}", draw(st.sampled_from(fill_types)), draw(st.sampled_from((1, 2, 4, 8))))
+        for i in range(draw(st.integers(1, 6)))
     ]
-    type_choices = ((), ("A100",), ("L40S",), ("A100", "L40S"), ("L40S", "A100"))
+    type_choices = (
+        (), ("A100",), ("L40S",), ("T4",), ("A100", "L40S"), ("L40S", "A100"), ("L40S", "T4"),
+        ("A100", "L40S", "T4"),
+    )  # fmt: skip
     jobs = [
         PendingJob(
             job_id=f"j{i}",
