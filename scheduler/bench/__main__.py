@@ -1,7 +1,7 @@
 """Scheduler benchmark CLI.
 
 Replay:  python -m scheduler.bench --trace CSV --cluster SPEC --json OUT.json
-Scale:   python -m scheduler.bench scale --pending 10000 --gpus 1000 --json OUT.json
+Scale:   python -m scheduler.bench scale --pending 10000 --gpus 1000 [--compiled] --json OUT.json
 Dispatch: python -m scheduler.bench dispatch --json OUT.json (hub vs Ray submit→RUNNING)
 Perturb: python -m scheduler.bench perturb --trace CSV --seed 1 --out OUT.csv
 Fingerprint: python -m scheduler.bench fingerprint [--trace CSV] (digest of the decisions)
@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from scheduler.bench.perturb import perturb, write_csv
 from scheduler.bench.plot import write_plot
@@ -130,15 +132,37 @@ def replay(args: argparse.Namespace) -> int:
 
 def scale(args: argparse.Namespace) -> int:
     out = measure(args.pending, args.gpus, args.repeats, args.policy)
-    p99 = float(out["pass_ms_p99"])
-    print(
-        f"pass p50={out['pass_ms_p50']:.1f} ms p99={p99:.1f} ms (ratio {p99 / TARGET_PASS_MS:.3f}"
-        f" to the {TARGET_PASS_MS:g} ms target); {out['baseline_policy']} on the same snapshots"
-        f" p50={out['baseline_pass_ms_p50']:.1f} ms: {out['policy']} / {out['baseline_policy']}"
-        f" = {out['ratio_to_baseline_p50']:.2f} (same process, interleaved)"
-    )
+    _print_pass_time(out)
+    if args.compiled and out["core_build"] != "compiled":
+        from scheduler.bench.compiled import CompileError, compile_copy, measure_compiled
+
+        with tempfile.TemporaryDirectory(prefix="compiled-core-") as tmp:
+            try:
+                compiled = measure_compiled(
+                    compile_copy(Path(tmp)),
+                    pending=args.pending, gpus=args.gpus, repeats=args.repeats,
+                    policy=args.policy,
+                )  # fmt: skip
+            except CompileError as exc:
+                print(f"compiled build: {exc}", file=sys.stderr)
+                return 1
+        _print_pass_time(compiled)
+        out["compiled"] = compiled
+        out["compiled_to_pure_p50"] = compiled["pass_ms_p50"] / out["pass_ms_p50"]
+        print(f"compiled / pure p50 = {out['compiled_to_pure_p50']:.2f} (one process each)")
     Path(args.json).write_text(json.dumps(out, indent=2, sort_keys=True))
     return 0
+
+
+def _print_pass_time(out: dict[str, Any]) -> None:
+    p99 = float(out["pass_ms_p99"])
+    print(
+        f"{out['core_build']} core: pass p50={out['pass_ms_p50']:.1f} ms p99={p99:.1f} ms"
+        f" (ratio {p99 / TARGET_PASS_MS:.3f} to the {TARGET_PASS_MS:g} ms target);"
+        f" {out['baseline_policy']} on the same snapshots p50={out['baseline_pass_ms_p50']:.1f}"
+        f" ms: {out['policy']} / {out['baseline_policy']} = {out['ratio_to_baseline_p50']:.2f}"
+        " (same process, interleaved)"
+    )
 
 
 def _seeds(text: str) -> list[int]:
@@ -205,6 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sp.add_argument("--gpus", type=int, default=1000)
         sp.add_argument("--repeats", type=int, default=30)
         sp.add_argument("--policy", default=DEFAULT_POLICY)
+        sp.add_argument("--compiled", action="store_true",
+                        help="also build the image's compiled core in a temporary copy and"
+                        " measure it (needs a checkout and a C compiler)")  # fmt: skip
         sp.add_argument("--json", required=True)
         return scale(sp.parse_args(argv[1:]))
     p = argparse.ArgumentParser(prog="python -m scheduler.bench")

@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 
 from scheduler.bench.metrics import percentile
+from scheduler.core import core_build
 from scheduler.core.engine import schedule
 from scheduler.core.model import (
     CompanyAccount,
@@ -126,4 +127,5 @@ def measure(
         "gpus": gpus,
         "repeats": repeats,
         "policy": policy,
+        "core_build": core_build(),  # "pure" in a checkout, "compiled" in the image
     }
