@@ -94,7 +94,7 @@ def _timed_pass(snap: SchedulingSnapshot) -> tuple[float, float]:
 
 
 def measure(
-    pending: int, gpus: int, repeats: int = 30, policy: str = "las_fair"
+    pending: int, gpus: int, repeats: int = 100, policy: str = "las_fair"
 ) -> dict[str, float | int | str]:
     """Pass time of ``policy`` on ``repeats`` fresh snapshots, and of ``fifo`` on the same ones.
 
