@@ -14,6 +14,7 @@ Metrics (registry of their own; served by ``axhub scheduler run --metrics-port``
 * ``axhub_scheduler_queued_jobs{gpu_type}``, ``axhub_scheduler_queued_gpus{gpu_type}``,
   ``axhub_scheduler_gpus_allocated{gpu_type}``, ``axhub_scheduler_gpu_capacity{gpu_type}``
   (``gpu_type="*"``: all types)
+* ``axhub_scheduler_core_info{build}``: ``compiled`` (the image's mypyc build) or ``pure``
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    start_http_server,
+)
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -31,6 +39,7 @@ from hub_api.jobs.models import Job
 from hub_api.ops.config import OpsSettings
 from hub_api.ops.gpu_exporters import reader_from_settings
 from hub_api.ops.utilization import UtilizationSampler, current_samples
+from scheduler.core import core_build
 
 if TYPE_CHECKING:
     from scheduler.service.runner import PassReport
@@ -53,6 +62,8 @@ class SchedulerMetrics:
             registry=r,
         )
         self.passes = Counter("axhub_scheduler_passes", "Scheduling passes run", registry=r)
+        self.core = Info("axhub_scheduler_core", "Build of the scheduler's policy core", registry=r)
+        self.core.info({"build": core_build()})
         self.starts = Counter(
             "axhub_scheduler_job_starts", "Jobs started", ["gpu_type"], registry=r
         )

@@ -151,3 +151,11 @@ def test_production_without_a_metrics_token_serves_nothing(
     production = settings.model_copy(update={"environment": Environment.production})
     with TestClient(create_app(production, engine=engine)) as client:
         assert client.get("/metrics").status_code == 403
+
+
+def test_the_scheduler_exports_which_build_of_the_core_runs() -> None:
+    from scheduler.service.metrics import SchedulerMetrics
+
+    registry = SchedulerMetrics().registry
+    # a checkout runs the sources; the image's compiled build reports "compiled"
+    assert value(registry, "axhub_scheduler_core_info", build="pure") == 1
