@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from scheduler.bench.args import cluster_spec, positive_int, seeds, trace_file
 from scheduler.bench.perturb import perturb, write_csv
 from scheduler.bench.plot import write_plot
 from scheduler.bench.runner import BENCH_POLICIES, DEFAULT_POLICY, run_policy
@@ -165,25 +166,15 @@ def _print_pass_time(out: dict[str, Any]) -> None:
     )
 
 
-def _seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        msg = f"expected comma-separated integers, got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-    if not seeds or min(seeds) < 0:
-        raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
-    return seeds
-
-
 def suite(argv: Sequence[str]) -> int:
     from scheduler.bench.suite import format_table, parse_overrides, run_suite
 
     sp = argparse.ArgumentParser(prog="python -m scheduler.bench suite")
-    sp.add_argument("--trace", required=True)
-    sp.add_argument("--cluster", action="append", required=True, help="repeat for several")
-    sp.add_argument("--perturb-seeds", type=_seeds, default=[0], help="0 = the trace as is")
-    sp.add_argument("--limit-seeds", type=_seeds, default=[0], help="seeds of the limit rule")
+    sp.add_argument("--trace", required=True, type=trace_file)
+    sp.add_argument("--cluster", action="append", required=True, type=cluster_spec,
+                    help="repeat for several")  # fmt: skip
+    sp.add_argument("--perturb-seeds", type=seeds, default=[0], help="0 = the trace as is")
+    sp.add_argument("--limit-seeds", type=seeds, default=[0], help="seeds of the limit rule")
     sp.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="PolicySettings override for the default policy (JSON value)")  # fmt: skip
     sp.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
@@ -191,8 +182,6 @@ def suite(argv: Sequence[str]) -> int:
     args = sp.parse_args(argv)
     try:
         overrides = parse_overrides(args.set)
-        for spec in args.cluster:
-            parse_cluster(spec)
     except ValueError as exc:
         sp.error(str(exc))
     out = run_suite(
@@ -215,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fingerprint_main(argv[1:])
     if argv and argv[0] == "perturb":
         pp = argparse.ArgumentParser(prog="python -m scheduler.bench perturb")
-        pp.add_argument("--trace", required=True)
+        pp.add_argument("--trace", required=True, type=trace_file)
         pp.add_argument("--seed", type=int, default=1)
         pp.add_argument("--out", required=True)
         pargs = pp.parse_args(argv[1:])
@@ -225,9 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return suite(argv[1:])
     if argv and argv[0] == "scale":
         sp = argparse.ArgumentParser(prog="python -m scheduler.bench scale")
-        sp.add_argument("--pending", type=int, default=10000)
-        sp.add_argument("--gpus", type=int, default=1000)
-        sp.add_argument("--repeats", type=int, default=100)  # p99 of 100: not the max
+        sp.add_argument("--pending", type=positive_int, default=10000)
+        sp.add_argument("--gpus", type=positive_int, default=1000)
+        sp.add_argument("--repeats", type=positive_int, default=100)  # p99 of 100: not the max
         sp.add_argument("--policy", default=DEFAULT_POLICY)
         sp.add_argument("--compiled", action="store_true",
                         help="also build the image's compiled core in a temporary copy and"
@@ -235,8 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sp.add_argument("--json", required=True)
         return scale(sp.parse_args(argv[1:]))
     p = argparse.ArgumentParser(prog="python -m scheduler.bench")
-    p.add_argument("--trace", required=True)
-    p.add_argument("--cluster", required=True, help="e.g. 4x8:A100,6x4:L40S")
+    p.add_argument("--trace", required=True, type=trace_file)
+    p.add_argument("--cluster", required=True, type=cluster_spec, help="e.g. 4x8:A100,6x4:L40S")
     p.add_argument("--json", required=True)
     p.add_argument("--seed", type=int, default=0, help="seed of the time-limit rule")
     p.add_argument("--policies", default="", help="comma-separated subset (default: all)")

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from scheduler.bench.args import positive_int, trace_file
 from scheduler.bench.runner import BENCH_POLICIES, run_policy
 from scheduler.bench.scale import build_snapshot
 from scheduler.core import POLICIES, SchedulingResult, StartDecision, core_build, schedule
@@ -77,11 +78,11 @@ def fingerprint(
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m scheduler.bench fingerprint")
-    parser.add_argument("--pending", type=int, default=1500)
-    parser.add_argument("--gpus", type=int, default=200)
-    parser.add_argument("--seeds", type=int, default=2, help="scale snapshots per policy")
-    parser.add_argument("--trace", default=None, help="also replay this trace's first jobs")
-    parser.add_argument("--trace-jobs", type=int, default=400)
+    parser.add_argument("--pending", type=positive_int, default=1500)
+    parser.add_argument("--gpus", type=positive_int, default=200)
+    parser.add_argument("--seeds", type=positive_int, default=2, help="snapshots per policy")
+    parser.add_argument("--trace", type=trace_file, help="also replay this trace's first jobs")
+    parser.add_argument("--trace-jobs", type=positive_int, default=400)
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     out = fingerprint(

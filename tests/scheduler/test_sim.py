@@ -244,6 +244,29 @@ def test_bench_json_lists_the_terms_of_each_policys_jain_index(tmp_path: Path) -
         assert jain == pytest.approx(data["policies"][name]["jain_fairness"])
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--trace", "/no/such.csv", "--cluster", "1x8:A100", "--json", "o"], "no such trace"),
+        (["--trace", str(TRACE), "--cluster", "8:A100", "--json", "o"], "bad cluster spec"),
+        (["scale", "--pending", "0", "--json", "o"], "positive integer"),
+        (["fingerprint", "--trace", "/no/such.csv"], "no such trace"),
+        (["fingerprint", "--seeds", "none"], "positive integer"),
+        (["suite", "--trace", str(TRACE), "--cluster", "1x8:A100", "--perturb-seeds", "-1",
+          "--json", "o"], "non-negative"),
+    ],
+)  # fmt: skip
+def test_bench_cli_refuses_bad_input_with_a_usage_error(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scheduler.bench.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_bench_scale_mode(tmp_path: Path) -> None:
     out = tmp_path / "scale.json"
     args = ["scale", "--pending", "300", "--gpus", "64", "--repeats", "3", "--json", str(out)]
