@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.bench.args import positive_int, trace_file
-from scheduler.bench.runner import BENCH_POLICIES, run_policy
+from scheduler.bench.runner import BENCH_POLICIES, README_CLUSTER, run_policy
 from scheduler.bench.scale import build_snapshot
 from scheduler.core import POLICIES, SchedulingResult, StartDecision, core_build, schedule
 from scheduler.sim.trace import load_trace, parse_cluster
 
-README_CLUSTER = "1x8:G2,1x4:G2,1x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3"
 WALL_CLOCK_METRICS = frozenset({"replay_s", "scheduler_pass_ms_avg"})
 
 

@@ -161,13 +161,13 @@ class FairnessAccumulator:
                     if free_of[t] * scale - sum(reserved[t][1:n_types]) >= taken * scale
                 }
                 narrow = [i for i in idx if self.nodes[i][0] in ok]
-                if narrow and len(narrow) < len(idx) and place_on(narrow, gpus):
+                if narrow and len(narrow) < len(idx) and place_on(narrow, gpus, taken):
                     return True
-            return place_on(idx, gpus)  # all its types: those with slack could not hold it
+            return place_on(idx, gpus, taken)  # all its types: those with slack could not hold it
 
-        def place_on(idx: list[int], gpus: float) -> bool:
+        def place_on(idx: list[int], gpus: float, taken: int) -> bool:
             if gpus < 1:
-                need = _milli(gpus)  # as the core: at least 1 milli-GPU
+                need = taken  # as the core: at least 1 milli-GPU
                 best = None  # (free milli, node, device) of the fullest opened device that fits
                 for i in idx:
                     for d, free in enumerate(partial[i]):
@@ -185,13 +185,13 @@ class FairnessAccumulator:
                 partial[i].append(m - need)
                 free_of[self.nodes[i][0]] -= need
                 return True
-            k = math.ceil(gpus - 1e-9)
+            k = taken // m
             cand = [i for i in idx if whole[i] >= k]
             if not cand:
                 return False
             i = min(cand, key=lambda n: (whole[n], n))
             whole[i] -= k
-            free_of[self.nodes[i][0]] -= k * m
+            free_of[self.nodes[i][0]] -= taken
             return True
 
         while heap:

@@ -12,6 +12,8 @@ from scheduler.sim.simulator import SimConfig, SimResult, simulate, with_true_li
 from scheduler.sim.trace import TraceJob
 
 DEFAULT_POLICY = "las_fair"
+# the cluster the shared trace's README suggests (21 GPUs; the Makefile's CLUSTER_README)
+README_CLUSTER = "1x8:G2,1x4:G2,1x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3"
 
 _OFF = {"backfill": False, "starvation_after_s": None, "preemption": False, "quota_reclaim": False}
 

@@ -74,14 +74,13 @@ class _Pool:
                 insort(self.opened_free, free)
             self.opened[free] = count + 1
 
-    def close_device(self, i: int) -> int:
-        """Take one device of the ``i``-th free value; returns that value."""
+    def close_device(self, i: int) -> None:
+        """Take one device of the ``i``-th free value (the caller reopens what is left)."""
         free = self.opened_free[i]
         count = self.opened[free] - 1
         self.opened[free] = count
         if not count:
             del self.opened_free[i]
-        return free
 
 
 class _Shape:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.bench.compiled import CompileError, compile_copy, run_python
+from scheduler.bench.compiled import COMPILE_SCRIPT, CompileError, compile_copy, run_python
 from scheduler.bench.fingerprint import fingerprint
 from scheduler.bench.runner import BENCH_POLICIES
 from scheduler.core import POLICIES, SchedulingResult, SchedulingSnapshot, core_build, schedule
@@ -99,7 +99,7 @@ def test_a_module_the_build_missed_makes_it_partial(compiled_tree: Path, tmp_pat
 def test_compile_script_refuses_a_git_checkout(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     refused = subprocess.run(
-        ["sh", str(ROOT / "ops" / "compile-core.sh"), str(tmp_path)],
+        ["sh", str(COMPILE_SCRIPT), str(tmp_path)],
         capture_output=True,
         text=True,
         check=False,

@@ -9,7 +9,13 @@ import pytest
 
 from scheduler.bench.__main__ import main
 from scheduler.bench.metrics import FairnessAccumulator, alone_mean_jct, percentile, water_fill
-from scheduler.bench.runner import BENCH_POLICIES, DEFAULT_POLICY, bench_policy, run_policy
+from scheduler.bench.runner import (
+    BENCH_POLICIES,
+    DEFAULT_POLICY,
+    README_CLUSTER,
+    bench_policy,
+    run_policy,
+)
 from scheduler.core import PolicySettings
 from scheduler.executors.base import Executor
 from scheduler.sim import SimConfig, TraceJob, load_trace, parse_cluster, simulate
@@ -17,7 +23,6 @@ from scheduler.sim.simulator import SimulatedExecutor
 from scheduler.sim.trace import time_limit_for
 
 TRACE = Path(__file__).resolve().parents[3] / "shared" / "traces" / "openb_dev.csv"
-README_CLUSTER = "1x8:G2,1x4:G2,1x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3"
 
 CSV = """job_id,submit_s,duration_s,num_gpus,tenant,gpu_type
 j1,0,3600,1,t1,
