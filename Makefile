@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HUB_DATA_DIR ?= $(CURDIR)/data
 TRACE ?= ../shared/traces/openb_dev.csv
+# the half of the same segment that follows TRACE (scheduler/bench/traces/README.md): tune on
+# TRACE, check on this
+HELDOUT_TRACE := scheduler/bench/traces/openb_heldout.csv
 # the trace README's cluster (21 GPUs), a larger (37) and a smaller one (17): decision 0002
 CLUSTER_README := 1x8:G2,1x4:G2,1x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3
 CLUSTER_LARGER := 2x8:G2,2x4:G2,2x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3
@@ -14,7 +17,7 @@ SET ?=
 # the mypyc build of scheduler/core, in a copy of the tree (never in place: ops/compile-core.sh)
 COMPILED := .build/compiled-core
 
-.PHONY: help install up api db seed test test-fast lint format typecheck bench bench-suite bench-compiled compiled-core clean helm browser
+.PHONY: help install up api db seed test test-fast lint format typecheck bench bench-suite bench-heldout bench-compiled compiled-core clean helm browser
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,11 +77,17 @@ bench: install ## Scheduler benchmark: every policy on TRACE, README cluster (be
 	@mkdir -p bench-results
 	$(BIN)/python -m scheduler.bench --trace $(TRACE) --cluster $(CLUSTER_README) --json bench-results/out.json
 
+SUITE_GRID = --cluster $(CLUSTER_README) --cluster $(CLUSTER_LARGER) --cluster $(CLUSTER_SMALLER) \
+	--perturb-seeds 0,1,2,3 $(foreach pair,$(SET),--set $(pair))
+
 bench-suite: install ## Default vs las vs fifo on 3 clusters x 4 traces (SET="field=value ..." to try a knob)
 	@mkdir -p bench-results
-	$(BIN)/python -m scheduler.bench suite --trace $(TRACE) --cluster $(CLUSTER_README) \
-		--cluster $(CLUSTER_LARGER) --cluster $(CLUSTER_SMALLER) --perturb-seeds 0,1,2,3 \
-		$(foreach pair,$(SET),--set $(pair)) --json bench-results/suite.json
+	$(BIN)/python -m scheduler.bench suite --trace $(TRACE) $(SUITE_GRID) --json bench-results/suite.json
+
+bench-heldout: install ## The same grid on the held-out half of the trace (SET= as above)
+	@mkdir -p bench-results
+	$(BIN)/python -m scheduler.bench suite --trace $(HELDOUT_TRACE) $(SUITE_GRID) \
+		--json bench-results/suite-heldout.json
 
 compiled-core: install ## Build scheduler/core with mypyc (as the image does) in a copy: .build/compiled-core
 	rm -rf $(COMPILED) && mkdir -p $(COMPILED)

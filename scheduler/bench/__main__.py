@@ -202,6 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from scheduler.bench.fingerprint import main as fingerprint_main
 
         return fingerprint_main(argv[1:])
+    if argv and argv[0] == "openb":
+        from scheduler.bench.openb import main as openb_main
+
+        return openb_main(argv[1:])
     if argv and argv[0] == "perturb":
         pp = argparse.ArgumentParser(prog="python -m scheduler.bench perturb")
         pp.add_argument("--trace", required=True, type=trace_file)
