@@ -23,6 +23,7 @@ from scheduler.sim.simulator import SimulatedExecutor
 from scheduler.sim.trace import time_limit_for
 
 TRACE = Path(__file__).resolve().parents[3] / "shared" / "traces" / "openb_dev.csv"
+HELDOUT_TRACE = Path(__file__).resolve().parents[2] / "scheduler/bench/traces/openb_heldout.csv"
 
 CSV = """job_id,submit_s,duration_s,num_gpus,tenant,gpu_type
 j1,0,3600,1,t1,
@@ -285,9 +286,11 @@ def test_bench_scale_mode(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not TRACE.exists(), reason="shared trace not present")
-def test_real_trace_subset_every_policy_completes_the_same_jobs() -> None:
-    jobs = load_trace(TRACE)[:600]
+@pytest.mark.parametrize("trace", [TRACE, HELDOUT_TRACE], ids=["dev", "held-out"])
+def test_real_trace_subset_every_policy_completes_the_same_jobs(trace: Path) -> None:
+    if not trace.exists():
+        pytest.skip("shared trace not present")
+    jobs = load_trace(trace)[:600]
     nodes = parse_cluster(README_CLUSTER)
     completed = {}
     for policy in BENCH_POLICIES:
