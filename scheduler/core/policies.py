@@ -69,8 +69,9 @@ class PassState:
         if self._entitled is None:
             snap = self.snapshot
             self._entitled = entitled_jobs(
-                snap.nodes, snap.running, snap.pending, self.quota.weight
-            )
+                snap.nodes, snap.running, snap.pending, self.quota.weight,
+                snap.settings.fill_largest_job_first,
+            )  # fmt: skip
         return self._entitled
 
     @property

@@ -438,6 +438,35 @@ def test_fair_share_fill_gives_whole_jobs_by_gpu_type() -> None:
     assert heavy == {"big", "s1"}
 
 
+@pytest.mark.parametrize(
+    ("largest_first", "entitled"),
+    [(False, {"s1", "s2"}), (True, {"big", "s1"})],
+    ids=["smallest-first", "largest-first"],
+)
+def test_fair_share_fill_tie_break_by_next_job_size(
+    largest_first: bool, entitled: set[str]
+) -> None:
+    from scheduler.core.entitlement import entitled_jobs
+
+    nodes = [node("g", 8, "G2"), node("t", 1, "T4")]
+    jobs = [pending("big", 8, "a", types=("G2",)), pending("s1", 1, "b"), pending("s2", 1, "c")]
+    # all three companies tie at level 0; largest first gives a's 8-GPU job the G2 node
+    # before c's small job spreads onto it (first-fit decreasing)
+    assert entitled_jobs(nodes, [], jobs, lambda c: 1.0, largest_first) == entitled
+
+
+@pytest.mark.parametrize(
+    ("largest_first", "starts"),
+    [(False, {"s1", "s2"}), (True, {"big", "s1"})],
+    ids=["smallest-first", "largest-first"],
+)
+def test_las_fair_fill_largest_job_first_setting(largest_first: bool, starts: set[str]) -> None:
+    nodes = [node("g", 8, "G2"), node("t", 1, "T4")]
+    jobs = [pending("big", 8, "a", types=("G2",)), pending("s1", 1, "b"), pending("s2", 1, "c")]
+    result = run_pass(nodes, jobs, policy="las_fair", fill_largest_job_first=largest_first)
+    assert set(started(result)) == starts
+
+
 def test_fair_share_fill_leaves_a_gpu_type_to_the_jobs_that_can_use_only_it() -> None:
     from scheduler.core.entitlement import entitled_jobs
 
