@@ -47,14 +47,25 @@ def owner_shape(pod: Mapping[str, str]) -> OwnerShape:
     )  # fmt: skip
 
 
+def whole(pod: Mapping[str, str], column: str) -> int:
+    """A whole-number column of a pod (a clear error naming the pod, not a bare ``int()``)."""
+    value = pod[column]
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"pod {pod['name']}: {column} is not a whole number: {value!r}") from None
+
+
 def ran_on_gpus(pod: Mapping[str, str]) -> bool:
     """A GPU pod that was scheduled and deleted after it was scheduled."""
-    scheduled, deleted = pod.get("scheduled_time") or "", pod.get("deletion_time") or ""
-    return int(pod["num_gpu"]) > 0 and bool(scheduled and deleted) and int(deleted) > int(scheduled)
+    if not (pod.get("scheduled_time") and pod.get("deletion_time")):
+        return False
+    scheduled, deleted = whole(pod, "scheduled_time"), whole(pod, "deletion_time")
+    return whole(pod, "num_gpu") > 0 and deleted > scheduled
 
 
 def num_gpus(pod: Mapping[str, str]) -> str:
-    gpus, milli = int(pod["num_gpu"]), int(pod["gpu_milli"] or 1000)
+    gpus, milli = whole(pod, "num_gpu"), whole(pod, "gpu_milli") if pod["gpu_milli"] else 1000
     return f"{milli / 1000:g}" if gpus == 1 and milli < 1000 else str(gpus)
 
 
@@ -90,8 +101,8 @@ def convert(
     if missing:
         raise ValueError(f"not an openb pod list: no column {', '.join(missing)}")
     kept = sorted(
-        (p for p in pods if ran_on_gpus(p) and int(p["creation_time"]) >= since_s),
-        key=lambda p: (int(p["creation_time"]), p["name"]),
+        (p for p in pods if ran_on_gpus(p) and whole(p, "creation_time") >= since_s),
+        key=lambda p: (whole(p, "creation_time"), p["name"]),
     )[skip : skip + count]
     if not kept:
         raise ValueError("no pod left to convert: check since_s and skip")
@@ -99,7 +110,7 @@ def convert(
     weights = [1.0 / k for k in range(1, companies + 1)]
     rng = random.Random(seed)
     assigned = dict(owners)
-    zero = int(kept[0]["creation_time"])
+    zero = whole(kept[0], "creation_time")
     rows = []
     for pod in kept:
         shape = owner_shape(pod)
@@ -109,8 +120,8 @@ def convert(
         rows.append(
             {
                 "job_id": pod["name"],
-                "submit_s": str(int(pod["creation_time"]) - zero),
-                "duration_s": str(int(pod["deletion_time"]) - int(pod["scheduled_time"])),
+                "submit_s": str(whole(pod, "creation_time") - zero),
+                "duration_s": str(whole(pod, "deletion_time") - whole(pod, "scheduled_time")),
                 "num_gpus": num_gpus(pod),
                 "tenant": tenant,
                 "gpu_type": pod["gpu_spec"],

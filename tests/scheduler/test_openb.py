@@ -135,6 +135,17 @@ def test_cli_refuses_bad_input_with_a_usage_error(
     assert message in capsys.readouterr().err
 
 
+def test_cli_names_the_pod_with_a_malformed_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pods = tmp_path / "pods.csv"
+    pods.write_text(PODS.replace("openb-pod-0029,4000,15258,1,", "openb-pod-0029,4000,15258,x,"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["openb", "--pods", str(pods), "--out", str(tmp_path / "o.csv")])
+    assert exit_info.value.code == 2
+    assert "pod openb-pod-0029: num_gpu is not a whole number: 'x'" in capsys.readouterr().err
+
+
 def test_cli_refuses_a_file_that_is_not_a_pod_list(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
