@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from scheduler.bench.args import trace_file
-from scheduler.bench.perturb import write_csv
+from scheduler.bench.perturb import write_csv, zipf_companies
 
 OwnerShape = tuple[str, str, str, str, str, str]
 POD_COLUMNS = (
@@ -106,8 +106,7 @@ def convert(
     )[skip : skip + count]
     if not kept:
         raise ValueError("no pod left to convert: check since_s and skip")
-    names = [f"company-{k:02d}" for k in range(1, companies + 1)]
-    weights = [1.0 / k for k in range(1, companies + 1)]
+    names, weights = zipf_companies(companies)
     rng = random.Random(seed)
     assigned = dict(owners)
     zero = whole(kept[0], "creation_time")

@@ -15,10 +15,16 @@ from pathlib import Path
 from scheduler.sim.trace import TraceJob
 
 
+def zipf_companies(count: int) -> tuple[list[str], list[float]]:
+    """``company-01`` … ``company-NN`` and their Zipf weights 1/k: the synthetic tenants of
+    the benchmark's traces (the shared trace's README)."""
+    names = [f"company-{k:02d}" for k in range(1, count + 1)]
+    return names, [1.0 / k for k in range(1, count + 1)]
+
+
 def perturb(jobs: Sequence[TraceJob], seed: int, tenants: int = 20) -> list[dict[str, str]]:
     rng = random.Random(seed)
-    names = [f"company-{i + 1:02d}" for i in range(tenants)]
-    weights = [1.0 / (i + 1) for i in range(tenants)]
+    names, weights = zipf_companies(tenants)
     rows = []
     for job in jobs:
         duration = max(1.0, job.duration_s * math.exp(rng.gauss(0.0, 0.4)))
