@@ -14,6 +14,7 @@ Steps, for every policy alike:
       time limit runs past a backfill reservation may not use reserved devices (EASY);
    e. otherwise preemption: victims the policy ranks lower, or (quota reclaim) jobs of
       companies borrowing that GPU type while this job stays within its company's guarantee;
+      a job inside the fair-share fill looks at jobs outside it first (``try_preempt``);
       victims must be preemptible and have run ``min_runtime_s``; at most
       ``max_preemptions_per_pass`` victims per pass;
    f. otherwise the job waits; the first ``max_reservations`` capacity-blocked jobs get a
@@ -43,7 +44,7 @@ from scheduler.core.model import (
     WaitDecision,
     WaitReason,
 )
-from scheduler.core.placement import ClusterCapacity, JobShape
+from scheduler.core.placement import ClusterCapacity, JobShape, Slot
 from scheduler.core.policies import PassState, get_policy
 from scheduler.core.preemption import (
     Eligible,
@@ -352,10 +353,40 @@ class _Pass:
         self.preempt_attempts += 1
         self.may_preempt = self.preempt_attempts < self.s.max_preemption_searches_per_pass
         check = self.eligible_victim(job)
+        level = self.state.las_level
+        own_level = level(job.attained_gpu_seconds)
+        planned: tuple[list[Slot], list[RunningJob]] | None = None
         past: PastProtection = ""
-        planned = plan_preemption(
-            shape, types, self.cap, use_free, self.victims_on_node(), check, self.now
-        )
+        # An entitled job takes its GPUs from jobs beyond their company's fair share first
+        # (Kueue's candidate order: workloads that borrow before those within their
+        # quota), past the protection of one that has received more GPU-time if need be;
+        # only then from jobs inside the fill (2D-LAS, width displacement, quota reclaim).
+        if self.entitled(job.job_id):
+
+            def borrower(victim: RunningJob, gpu_type: str) -> bool:
+                return not self.entitled(victim.job_id) and check(victim, gpu_type)
+
+            planned = plan_preemption(
+                shape, types, self.cap, use_free, self.victims_on_node(), borrower, self.now
+            )
+        if planned is None and self.reclaims_past_protection(job):
+
+            def more_served_borrower(victim: RunningJob, gpu_type: str) -> bool:
+                return (
+                    not self.entitled(victim.job_id)
+                    and level(victim.attained_at(self.now)) > own_level
+                    and check(victim, gpu_type)
+                )
+
+            planned = plan_preemption(
+                shape, types, self.cap, False, self.victims_on_node(preemptible_from_s),
+                more_served_borrower, self.now,
+            )  # fmt: skip
+            past = "reclaim" if planned is not None else ""
+        if planned is None:
+            planned = plan_preemption(
+                shape, types, self.cap, use_free, self.victims_on_node(), check, self.now
+            )
         if planned is None and first_gpu:
             past = "first_gpu"
             used = self.quota.used_total
@@ -370,22 +401,6 @@ class _Pass:
             planned = plan_preemption(
                 shape, types, self.cap, False, self.victims_on_node(min_runtime_ends_s),
                 keeps_gpus, self.now,
-            )  # fmt: skip
-        if planned is None and self.reclaims_past_protection(job):
-            past = "reclaim"
-            level = self.state.las_level
-            own_level = level(job.attained_gpu_seconds)
-
-            def more_served_borrower(victim: RunningJob, gpu_type: str) -> bool:
-                return (
-                    not self.entitled(victim.job_id)
-                    and level(victim.attained_at(self.now)) > own_level
-                    and check(victim, gpu_type)
-                )
-
-            planned = plan_preemption(
-                shape, types, self.cap, False, self.victims_on_node(preemptible_from_s),
-                more_served_borrower, self.now,
             )  # fmt: skip
         if planned is None or len(planned[1]) > budget_left:
             self._preempt_failed.add(rank)

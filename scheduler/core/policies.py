@@ -27,8 +27,9 @@ score are ordered by ``company_id``.
   borrowing; inside each tier 2D-LAS level (less attained GPU-time first, as Tiresias), then
   the company with the lowest fair-share score (re-evaluated after every start), then within
   a company shortest time limit, then submit time. Preemption: an entitled job preempts
-  running borrowers (one that has received more GPU-time at once, past its protection:
-  ``reclaim_past_protection``, engine.py); a borrower never preempts an entitled job;
+  running borrowers, before it considers any entitled victim (one that has received more
+  GPU-time at once, past its protection: ``reclaim_past_protection``; engine.py,
+  ``try_preempt``); a borrower never preempts an entitled job;
   otherwise 2D-LAS levels.
 """
 

@@ -630,3 +630,44 @@ def test_las_fair_entitled_job_reclaims_past_a_more_served_borrowers_protection(
     else:
         assert preempted(result) == []
         assert "b1" in waiting(result)
+
+
+def _b_jobs(last_started_ago_s: float, last_attained_gpu_h: float) -> list[RunningJob]:
+    """Company b's seven 1-GPU jobs of 2D-LAS level 0 on two 4-GPU nodes (n1 devices 1-3,
+    n2 devices 0-3); the fill gives b six of the eight GPUs, so the last started, b6 on n2,
+    borrows."""
+    devices = [("n1", d) for d in (1, 2, 3)] + [("n2", d) for d in range(4)]
+    jobs = [running(f"b{k}", [(n, d, 1.0)], 1, "b", started_ago_s=900) for k, (n, d) in
+            enumerate(devices[:-1])]  # fmt: skip
+    last = running(
+        "b6", [("n2", 3, 1.0)], 1, "b", started_ago_s=last_started_ago_s,
+        attained=last_attained_gpu_h * 3600.0,
+    )  # fmt: skip
+    return [*jobs, last]
+
+
+@pytest.mark.parametrize(
+    ("b_jobs", "victim", "reason"),
+    [
+        pytest.param(_b_jobs(700, 0.0), "b6", "runs beyond company b's", id="borrower"),
+        pytest.param(
+            _b_jobs(300, 9.0), "b6", "its run-time protection yields", id="more-served-borrower"
+        ),
+        pytest.param(_b_jobs(300, 0.0), "a-old", "2D-LAS level 0 < 2", id="no-borrower-free"),
+    ],
+)
+def test_las_fair_entitled_job_takes_a_borrowers_gpu_before_an_entitled_jobs(
+    b_jobs: list[RunningJob], victim: str, reason: str
+) -> None:
+    """c's fresh job is inside the fill (a 1, b 6, c 1 of 8 GPUs). On n1, the first node,
+    a's only job has received more GPU-time (level 2): 2D-LAS alone would take it. The
+    borrower b6 on n2 goes first — past its minimum run time only if it has received more
+    GPU-time than c's job —, a's job only when no borrower can go."""
+    a_old = running("a-old", [("n1", 0, 1.0)], 1, "a", attained=1e5)
+    nodes = [node("n1", 4), node("n2", 4)]
+    result = run_pass(
+        nodes, [pending("c1", 1, "c")], [a_old, *b_jobs], policy="las_fair", preemption=True
+    )
+    assert preempted(result) == [victim]
+    assert started(result) == ["c1"]
+    assert reason in result.preemptions[0].reason
