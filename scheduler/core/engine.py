@@ -360,7 +360,9 @@ class _Pass:
         # An entitled job takes its GPUs from jobs beyond their company's fair share first
         # (Kueue's candidate order: workloads that borrow before those within their
         # quota), past the protection of one that has received more GPU-time if need be;
-        # only then from jobs inside the fill (2D-LAS, width displacement, quota reclaim).
+        # only then from jobs inside the fill (2D-LAS, width displacement, quota reclaim),
+        # and then from as few GPUs as it can: a 1-GPU job takes a 1-GPU job, not a whole
+        # 8-GPU one that comes first in node order (decision 0002, "borrowers first").
         if self.entitled(job.job_id):
 
             def borrower(victim: RunningJob, gpu_type: str) -> bool:
@@ -383,10 +385,11 @@ class _Pass:
                 more_served_borrower, self.now,
             )  # fmt: skip
             past = "reclaim" if planned is not None else ""
-        if planned is None:
+        if planned is None:  # ... taking as few GPUs from jobs inside the fill as it can
             planned = plan_preemption(
-                shape, types, self.cap, use_free, self.victims_on_node(), check, self.now
-            )
+                shape, types, self.cap, use_free, self.victims_on_node(), check, self.now,
+                fewest_gpus=self.entitled(job.job_id),
+            )  # fmt: skip
         if planned is None and first_gpu:
             past = "first_gpu"
             used = self.quota.used_total

@@ -5,8 +5,10 @@ never placed by preemption. Among the eligible running jobs of a node, the most 
 started are taken first (least progress lost), then unneeded victims are dropped again.
 The first node (in node order) where a single victim suffices wins at once; otherwise the
 node needing the fewest victims, then the least GPU-seconds of progress at risk, then node
-order. Eligibility (policy rank, quota reclaim, minimum run time, preemptible)
-is decided by the engine.
+order. With ``fewest_gpus`` (an entitled job taking jobs inside the fair-share fill) the
+fewest GPUs freed come right after the fewest victims, and a single victim wins at once
+only if it is no bigger than the job. Eligibility (policy rank, quota reclaim, minimum run
+time, preemptible) is decided by the engine.
 """
 
 from __future__ import annotations
@@ -57,9 +59,10 @@ def plan_preemption(
     jobs_on_node: dict[int, list[RunningJob]],
     eligible: Eligible,
     now_s: float,
+    fewest_gpus: bool = False,
 ) -> tuple[list[Slot], list[RunningJob]] | None:
     view = cap.free if use_free else cap.avail
-    best: tuple[tuple[int, float, int], list[Slot], list[RunningJob]] | None = None
+    best: tuple[tuple[int, float, float, int], list[Slot], list[RunningJob]] | None = None
     for t in types:
         for i in cap.by_type.get(t, ()):
             node_id = cap.nodes[i].node_id
@@ -95,12 +98,13 @@ def plan_preemption(
             if devs is None:  # pragma: no cover - pruning keeps a fit
                 continue
             lost = sum(v.num_gpus * (now_s - v.start_time_s) for v in chosen)
-            rank = (len(chosen), lost, i)
+            freed = sum(v.num_gpus for v in chosen) if fewest_gpus else 0.0
+            rank = (len(chosen), freed, lost, i)
             if best is None or rank < best[0]:
                 slots = [(i, d, shape.units) for d in devs]
                 best = (rank, slots, chosen)
-                if len(chosen) == 1:  # one victim: cannot do better
-                    return slots, chosen
+                if len(chosen) == 1 and freed <= max(shape.whole, 1):
+                    return slots, chosen  # one victim (no bigger than the job): no better
     if best is None:
         return None
     return best[1], best[2]

@@ -671,3 +671,27 @@ def test_las_fair_entitled_job_takes_a_borrowers_gpu_before_an_entitled_jobs(
     assert preempted(result) == [victim]
     assert started(result) == ["c1"]
     assert reason in result.preemptions[0].reason
+
+
+@pytest.mark.parametrize(
+    ("policy", "victim"), [("las_fair", "b0"), ("las", "a-wide")], ids=["las_fair", "las"]
+)
+def test_entitled_job_takes_the_fewest_gpus_from_jobs_inside_the_fill(
+    policy: str, victim: str
+) -> None:
+    """The fill (11 GPUs) entitles c's fresh job, a's 8-GPU job and two of b's jobs; b's
+    borrower b2 is protected and has received no more GPU-time than c's job, so c must take
+    a job inside the fill. a's 8-GPU job on the first node would do, as would b0 (1 GPU,
+    started last of b's level-2 jobs): ``las_fair`` takes b0 — not 8 GPUs of a company's
+    share to free one. ``las`` (no fill) keeps the first node where one victim suffices."""
+    busy = [
+        running("a-wide", "big", 8, "a", attained=1e5),
+        running("b0", [("small", 0, 1.0)], 1, "b", attained=1e5, started_ago_s=3600),
+        running("b1", [("small", 1, 1.0)], 1, "b", attained=1e5, started_ago_s=3700),
+        running("b2", [("small", 2, 1.0)], 1, "b", started_ago_s=300),
+    ]
+    nodes = [node("big", 8), node("small", 3)]
+    result = run_pass(nodes, [pending("c1", 1, "c")], busy, policy=policy, preemption=True)
+    assert preempted(result) == [victim]
+    assert started(result) == ["c1"]
+    assert "2D-LAS level 0 < 2" in result.preemptions[0].reason
