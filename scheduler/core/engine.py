@@ -353,31 +353,30 @@ class _Pass:
         self.preempt_attempts += 1
         self.may_preempt = self.preempt_attempts < self.s.max_preemption_searches_per_pass
         check = self.eligible_victim(job)
-        level = self.state.las_level
-        own_level = level(job.attained_gpu_seconds)
+        entitled = self.entitled(job.job_id)
         planned: tuple[list[Slot], list[RunningJob]] | None = None
         past: PastProtection = ""
+
+        def borrower(victim: RunningJob, gpu_type: str) -> bool:
+            return not self.entitled(victim.job_id) and check(victim, gpu_type)
+
         # An entitled job takes its GPUs from jobs beyond their company's fair share first
         # (Kueue's candidate order: workloads that borrow before those within their
         # quota), past the protection of one that has received more GPU-time if need be;
         # only then from jobs inside the fill (2D-LAS, width displacement, quota reclaim),
         # and then from as few GPUs as it can: a 1-GPU job takes a 1-GPU job, not a whole
         # 8-GPU one that comes first in node order (decision 0002, "borrowers first").
-        if self.entitled(job.job_id):
-
-            def borrower(victim: RunningJob, gpu_type: str) -> bool:
-                return not self.entitled(victim.job_id) and check(victim, gpu_type)
-
+        if entitled:
             planned = plan_preemption(
                 shape, types, self.cap, use_free, self.victims_on_node(), borrower, self.now
             )
         if planned is None and self.reclaims_past_protection(job):
+            level = self.state.las_level
+            own_level = level(job.attained_gpu_seconds)
 
             def more_served_borrower(victim: RunningJob, gpu_type: str) -> bool:
-                return (
-                    not self.entitled(victim.job_id)
-                    and level(victim.attained_at(self.now)) > own_level
-                    and check(victim, gpu_type)
+                return level(victim.attained_at(self.now)) > own_level and borrower(
+                    victim, gpu_type
                 )
 
             planned = plan_preemption(
@@ -388,17 +387,15 @@ class _Pass:
         if planned is None:  # ... taking as few GPUs from jobs inside the fill as it can
             planned = plan_preemption(
                 shape, types, self.cap, use_free, self.victims_on_node(), check, self.now,
-                fewest_gpus=self.entitled(job.job_id),
+                fewest_gpus=entitled,
             )  # fmt: skip
         if planned is None and first_gpu:
             past = "first_gpu"
             used = self.quota.used_total
 
             def keeps_gpus(victim: RunningJob, gpu_type: str) -> bool:
-                return (
-                    not self.entitled(victim.job_id)
-                    and used[victim.company_id] - victim.num_gpus > EPS
-                    and check(victim, gpu_type)
+                return used[victim.company_id] - victim.num_gpus > EPS and borrower(
+                    victim, gpu_type
                 )
 
             planned = plan_preemption(
