@@ -53,7 +53,7 @@ from scheduler.core.preemption import (
     plan_preemption,
     rank_reason,
 )
-from scheduler.core.protection import min_runtime_ends_s, preemptible_from_s, protected_until_s
+from scheduler.core.protection import preemptible_from_s, protected_until_s
 from scheduler.core.waits import Wait, wait_decisions
 
 
@@ -100,8 +100,7 @@ class _Pass:
         """Running jobs whose ``protection`` has ended, by node: by default
         ``protected_until_s`` (preemptible, ran ``min_runtime_s`` times ``preemption_backoff``
         per earlier preemption, preempted fewer than ``max_preemptions_per_job`` times);
-        ``min_runtime_ends_s`` for a company that holds no GPUs, for which the back-off
-        yields; ``preemptible_from_s`` for a reclaim past protection."""
+        ``preemptible_from_s`` for a reclaim past protection and a company's first GPU."""
         table = self._victims_on_node.get(protection)
         if table is None:
             table = {}
@@ -118,10 +117,16 @@ class _Pass:
         return table
 
     def holds_no_gpu(self, job: PendingJob) -> bool:
-        """An entitled job of a company that holds no GPUs (``first_gpu_preemption``): the
-        back-off protection of borrowers of companies that keep other GPUs yields to it, on
-        devices no reservation holds (a company whose jobs wait while it holds nothing gets
-        none of its fair share; the back-off of a much-preempted long job runs to hours)."""
+        """An entitled job of a company that holds no GPUs (``first_gpu_preemption``): when
+        no other victim frees its GPUs, it may preempt, past every run-time protection and on
+        devices no reservation holds, a job of a company that keeps other GPUs and that has
+        received at least as much GPU-time (2D-LAS level), taking as few GPUs as it can.
+
+        Why: a company whose jobs wait while it holds nothing gets none of its fair share,
+        however short the wait; the jobs in the way are protected for minutes to an hour,
+        and are often inside the fill themselves (it places them elsewhere). No loop: the
+        victim's company keeps GPUs, so it cannot use this rule to take them back, nor 2D-LAS
+        (its level is not lower). Measured in decision 0002 ("the first GPU at once")."""
         return (
             self.s.first_gpu_preemption
             and self.entitled(job.job_id)
@@ -391,16 +396,19 @@ class _Pass:
             )  # fmt: skip
         if planned is None and first_gpu:
             past = "first_gpu"
-            used = self.quota.used_total
+            used, level = self.quota.used_total, self.state.las_level
+            own_level = level(job.attained_gpu_seconds)
 
             def keeps_gpus(victim: RunningJob, gpu_type: str) -> bool:
-                return used[victim.company_id] - victim.num_gpus > EPS and borrower(
-                    victim, gpu_type
+                return (
+                    victim.job_id in self.running
+                    and used[victim.company_id] - victim.num_gpus > EPS
+                    and level(victim.attained_at(self.now)) >= own_level
                 )
 
             planned = plan_preemption(
-                shape, types, self.cap, False, self.victims_on_node(min_runtime_ends_s),
-                keeps_gpus, self.now,
+                shape, types, self.cap, False, self.victims_on_node(preemptible_from_s),
+                keeps_gpus, self.now, fewest_gpus=True,
             )  # fmt: skip
         if planned is None or len(planned[1]) > budget_left:
             self._preempt_failed.add(rank)
@@ -410,7 +418,15 @@ class _Pass:
     def evict(self, victim: RunningJob, job: PendingJob, past: PastProtection = "") -> None:
         """Preempt ``victim`` for ``job``; ``past``: the protection the plan went past (the
         reason says so)."""
-        if self.starvation_preempts(job, victim):
+        if past == "first_gpu":
+            level = self.state.las_level
+            why = (
+                f"preempted by {job.job_id}: company {job.company_id} holds no GPUs and the "
+                f"job is within its fair share; company {victim.company_id} keeps other GPUs "
+                f"and {victim.job_id} has received at least as much GPU-time (2D-LAS level "
+                f"{level(victim.attained_at(self.now))} >= {level(job.attained_gpu_seconds)})"
+            )
+        elif self.starvation_preempts(job, victim):
             waited = (self.now - job.submit_time_s) / 3600.0
             why = f"preempted by {job.job_id}, which has waited {waited:.1f} h (starvation guard)"
         elif self.s.preemption and self.policy.outranks(job, victim, self.state):
@@ -433,10 +449,7 @@ class _Pass:
                     f"{level(job.attained_gpu_seconds)}): its run-time protection yields)"
                 )
             elif past == "first_gpu":
-                why += (
-                    f" (company {job.company_id} holds no GPUs: {victim.job_id}'s back-off "
-                    f"protection after {victim.preemption_count} preemptions yields)"
-                )
+                why += f" ({victim.job_id}'s run-time protection yields to a company's first GPU)"
         self.cap.release(victim.placement)
         self.quota.remove(victim.company_id, self.quota.type_of(victim), victim.num_gpus)
         self.budget.release(victim, self.now)

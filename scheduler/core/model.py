@@ -127,10 +127,11 @@ class PolicySettings:
     preemption_backoff: float = 1.25  # a job preempted k times is protected min_runtime x this^k
     # ... at most this long (None: no cap; 1 h measured best on twelve replays, decision 0002)
     max_preemption_protection_s: float | None = 3600.0
-    # an entitled job of a company that holds no GPUs may preempt, past the back-off (not
-    # the minimum run time), a borrower of a company that keeps other GPUs (policies with
-    # a fair-share fill; off: measured as a wash, decision 0002)
-    first_gpu_preemption: bool = False
+    # an entitled job of a company that holds no GPUs may preempt, past every run-time
+    # protection, a job of a company that keeps other GPUs and has received at least as much
+    # GPU-time (policies with a fair-share fill; decision 0002, "the first GPU at once": a
+    # company that waits holding nothing has x = 0 in the fairness index, however briefly)
+    first_gpu_preemption: bool = True
     # an entitled job may preempt a running borrower that has received more GPU-time (a
     # higher 2D-LAS level) at once, past its minimum run time and back-off, as Kueue reclaims
     # within a cohort without one (policies with a fair-share fill; decision 0002: brief waits

@@ -30,7 +30,8 @@ score are ordered by ``company_id``.
   running borrowers, before it considers any entitled victim (one that has received more
   GPU-time at once, past its protection: ``reclaim_past_protection``; engine.py,
   ``try_preempt``); a borrower never preempts an entitled job;
-  otherwise 2D-LAS levels.
+  an entitled job of a company that holds no GPUs may take one past every protection
+  (``first_gpu_preemption``); otherwise 2D-LAS levels.
 """
 
 from __future__ import annotations

@@ -28,8 +28,7 @@ def protected_until_s(job: RunningJob, settings: PolicySettings) -> float:
 
 def min_runtime_ends_s(job: RunningJob, settings: PolicySettings) -> float:
     """When ``job`` has run ``min_runtime_s`` since its start (``inf`` if it may never be
-    preempted): the protection that still holds against a company holding no GPUs, for
-    which the back-off yields (``first_gpu_preemption``)."""
+    preempted)."""
     if not job.preemptible:
         return math.inf
     cap = settings.max_preemptions_per_job
@@ -41,5 +40,6 @@ def min_runtime_ends_s(job: RunningJob, settings: PolicySettings) -> float:
 def preemptible_from_s(job: RunningJob, settings: PolicySettings) -> float:
     """``-inf`` if ``job`` may be preempted at all (``inf`` if never: not preemptible, or
     preempted ``max_preemptions_per_job`` times): no run time protects it, which holds only
-    against a reclaim past protection (``reclaim_past_protection``)."""
+    against a reclaim past protection (``reclaim_past_protection``) and a company's first
+    GPU (``first_gpu_preemption``)."""
     return -math.inf if min_runtime_ends_s(job, settings) != math.inf else math.inf

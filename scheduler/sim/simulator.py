@@ -26,8 +26,7 @@ from scheduler.core.model import (
     RunningJob,
     SchedulingSnapshot,
 )
-from scheduler.core.policies import get_policy
-from scheduler.core.protection import min_runtime_ends_s, protected_until_s
+from scheduler.core.protection import protected_until_s
 from scheduler.sim.trace import TraceJob
 
 # (t0, t1, allocated GPUs per tenant, unfinished (waiting + running) jobs counted per shape
@@ -123,11 +122,6 @@ class _Simulation:
         self.pass_time = 0.0
         self.timeline: list[tuple[float, float]] = []
         self.wake_s = math.inf  # next pass without an event: a running job's protection ends
-        # the back-off yields to a company that holds no GPUs (policies with a fair-share fill)
-        settings = config.settings
-        self.back_off_yields = settings.first_gpu_preemption and bool(
-            getattr(get_policy(settings.policy), "uses_entitlement", False)
-        )
 
     # -- executor callbacks ------------------------------------------------------------
     def on_start(self, job: PendingJob, placement: tuple[DeviceShare, ...]) -> None:
@@ -237,8 +231,6 @@ class _Simulation:
         if not (s.preemption or s.quota_reclaim) or s.min_runtime_s <= 0:
             return math.inf
         ends = [protected_until_s(run, s) for run in self.executor.running.values()]
-        if self.back_off_yields:
-            ends += [min_runtime_ends_s(run, s) for run in self.executor.running.values()]
         return min((t for t in ends if t > self.now), default=math.inf)
 
     def run(self, observer: IntervalObserver | None) -> SimResult:

@@ -522,25 +522,44 @@ N4, M1, S1 = node("n", 4), node("m", 1), node("s", 1)
 
 
 @pytest.mark.parametrize(
-    ("nodes", "busy", "quotas", "settings", "expect_preempted"),
+    ("nodes", "busy", "quotas", "settings", "job_attained_h", "expect_preempted"),
     [
-        pytest.param([N4], FOUR_OF_A, None, {}, 1, id="back-off-yields-to-a-company-holding-none"),
         pytest.param(
-            [N4], FOUR_OF_A, None, {"first_gpu_preemption": False}, 0, id="rule-off-back-off-holds"
+            [N4], FOUR_OF_A, None, {}, 0.0, 1, id="back-off-yields-to-a-company-holding-none"
+        ),
+        pytest.param(
+            [N4],
+            FOUR_OF_A,
+            None,
+            {"first_gpu_preemption": False},
+            0.0,
+            0,
+            id="rule-off-back-off-holds",
         ),
         pytest.param(
             [N4],
             [backed_off(f"a{d}", [("n", d, 1.0)], "a", ran_s=300.0) for d in range(4)],
             None,
             {},
+            0.0,
+            1,
+            id="minimum-run-time-yields-too",
+        ),
+        pytest.param(
+            [N4],
+            [dataclasses.replace(j, attained_gpu_seconds=0.0) for j in FOUR_OF_A],  # level 1
+            None,
+            {},
+            9.0,  # level 2
             0,
-            id="minimum-run-time-still-holds",
+            id="victims-of-a-lower-las-level-hold",
         ),
         pytest.param(
             [N4, M1],
             [*FOUR_OF_A, running("b0", "m", 1, "b", started_ago_s=60)],
             None,
             {},
+            0.0,
             0,
             id="company-already-holding-a-gpu",
         ),
@@ -549,6 +568,7 @@ N4, M1, S1 = node("n", 4), node("m", 1), node("s", 1)
             [backed_off("a0", "s", "a")],
             {"a": CompanyQuota("a", {}, None, 1.0), "b": CompanyQuota("b", {}, None, 9.0)},
             {},
+            0.0,
             0,
             id="victim-company-would-hold-none",
         ),
@@ -559,23 +579,25 @@ def test_las_fair_first_gpu_preemption(
     busy: list[RunningJob],
     quotas: dict[str, CompanyQuota] | None,
     settings: dict[str, object],
+    job_attained_h: float,
     expect_preempted: int,
 ) -> None:
-    """Company b waits with nothing running; a's long jobs are protected for hours by their
-    back-off. With ``first_gpu_preemption`` the back-off (not the minimum run time) yields to
-    b, for a borrower of a company that keeps other GPUs (back-off uncapped here: the 1 h
-    default cap would end it as the jobs have run an hour)."""
+    """Company b waits with nothing running; a's jobs are protected, for hours by their
+    back-off or by the minimum run time. With ``first_gpu_preemption`` (the default) every
+    run-time protection yields to b's entitled job, for a job of a company that keeps other
+    GPUs and has received at least as much GPU-time (back-off uncapped here: the 1 h default
+    cap would end it as the jobs have run an hour)."""
     opts = {
-        "preemption": True, "first_gpu_preemption": True, "max_preemption_protection_s": None,
+        "preemption": True, "max_preemption_protection_s": None,
         "reclaim_past_protection": False, **settings,
     }  # fmt: skip
-    result = run_pass(
-        nodes, [pending("b1", 1, "b")], busy, policy="las_fair", quotas=quotas, **opts
-    )
+    job = pending("b1", 1, "b", attained=job_attained_h * 3600.0)
+    result = run_pass(nodes, [job], busy, policy="las_fair", quotas=quotas, **opts)
     assert len(preempted(result)) == expect_preempted
     if expect_preempted:
         assert started(result) == ["b1"]
         assert "company b holds no GPUs" in result.preemptions[0].reason
+        assert "run-time protection yields" in result.preemptions[0].reason
     else:
         assert "b1" in waiting(result)
 
@@ -613,14 +635,15 @@ def test_las_fair_entitled_job_reclaims_past_a_more_served_borrowers_protection(
     expect_preempted: bool,
 ) -> None:
     """b's job waits for the GPU a's young borrower holds; the minimum run time yields to
-    it only if that borrower has received more GPU-time (a higher 2D-LAS level)."""
+    it only if that borrower has received more GPU-time (a higher 2D-LAS level). (The
+    first GPU at once, which would serve b holding nothing, is off: this rule alone.)"""
     old = running("a-old", [("n", 0, 1.0)], 1, "a", started_ago_s=300)  # entitled, protected
     nodes, busy, quotas = [TWO_GPUS], [old, victim], None
     if weights is not None:  # b already holds a GPU elsewhere, and a weighs 9 times b
         quotas = {c: CompanyQuota(c, {}, None, weights.get(c, 1.0)) for c in ("a", "b")}
         nodes, busy = [TWO_GPUS, node("m", 1)], [*busy, running("b0", "m", 1, "b")]
     job = pending("b1", 1, "b", attained=job_attained_gpu_h * 3600.0)
-    opts = {"preemption": True, **settings}
+    opts = {"preemption": True, "first_gpu_preemption": False, **settings}
     result = run_pass(nodes, [job], busy, policy="las_fair", quotas=quotas, **opts)
     if expect_preempted:
         assert preempted(result) == ["a-young"]
