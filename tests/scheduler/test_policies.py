@@ -602,6 +602,31 @@ def test_las_fair_first_gpu_preemption(
         assert "b1" in waiting(result)
 
 
+@pytest.mark.parametrize("later_s", [60.0, 7200.0], ids=["protected", "past-protection"])
+def test_las_fair_first_gpu_cannot_be_taken_back(later_s: float) -> None:
+    """No loop: a's job, preempted for b's first GPU, waits in the next pass, whether b's job
+    is still protected or not. a keeps three GPUs, its share in the fill, so the job is a
+    borrower now (a borrower never takes an entitled job), the rule does not serve a, and
+    the job's 2D-LAS level is not lower than b's."""
+    opts = {"preemption": True, "quota_reclaim": True, "starvation_after_s": 36 * 3600.0}
+    first = run_pass([N4], [pending("b1", 1, "b")], FOUR_OF_A, policy="las_fair", **opts)
+    assert started(first) == ["b1"]
+    assert len(preempted(first)) == 1
+    victim = next(j for j in FOUR_OF_A if j.job_id in preempted(first))
+    start = first.starts[0]
+    b1 = RunningJob(
+        "b1", "b", 1.0, start.placement, NOW, 3600.0, NOW - 60.0, (), 0, True, False, 0.0
+    )
+    requeued = dataclasses.replace(
+        pending(victim.job_id, 1, "a", attained=victim.attained_at(NOW)),
+        preemption_count=victim.preemption_count + 1,
+    )
+    rest = [j for j in FOUR_OF_A if j.job_id != victim.job_id]
+    second = run_pass([N4], [requeued], [*rest, b1], policy="las_fair", now=NOW + later_s, **opts)
+    assert preempted(second) == []
+    assert victim.job_id in waiting(second)
+
+
 TWO_GPUS = node("n", 2)
 
 
