@@ -359,6 +359,8 @@ class _Pass:
         self.may_preempt = self.preempt_attempts < self.s.max_preemption_searches_per_pass
         check = self.eligible_victim(job)
         entitled = self.entitled(job.job_id)
+        level = self.state.las_level
+        own_level = level(job.attained_gpu_seconds)
         planned: tuple[list[Slot], list[RunningJob]] | None = None
         past: PastProtection = ""
 
@@ -376,8 +378,6 @@ class _Pass:
                 shape, types, self.cap, use_free, self.victims_on_node(), borrower, self.now
             )
         if planned is None and self.reclaims_past_protection(job):
-            level = self.state.las_level
-            own_level = level(job.attained_gpu_seconds)
 
             def more_served_borrower(victim: RunningJob, gpu_type: str) -> bool:
                 return level(victim.attained_at(self.now)) > own_level and borrower(
@@ -396,8 +396,7 @@ class _Pass:
             )  # fmt: skip
         if planned is None and first_gpu:
             past = "first_gpu"
-            used, level = self.quota.used_total, self.state.las_level
-            own_level = level(job.attained_gpu_seconds)
+            used = self.quota.used_total
 
             def keeps_gpus(victim: RunningJob, gpu_type: str) -> bool:
                 return (
