@@ -5,6 +5,8 @@ Scale:   python -m scheduler.bench scale --pending 10000 --gpus 1000 [--compiled
 Dispatch: python -m scheduler.bench dispatch --json OUT.json (hub vs Ray submit→RUNNING)
 Perturb: python -m scheduler.bench perturb --trace CSV --seed 1 --out OUT.csv
 Fingerprint: python -m scheduler.bench fingerprint [--trace CSV] (digest of the decisions)
+Fairness split: python -m scheduler.bench fairness-split --trace CSV --cluster SPEC
+             [--policy NAME] [--set FIELD=VALUE ...] --json OUT.json (where Jain loses)
 Suite:   python -m scheduler.bench suite --trace CSV --cluster SPEC [--cluster SPEC ...]
              --perturb-seeds 0,1,2,3 [--limit-seeds 0] [--set FIELD=VALUE ...] --json OUT.json
 """
@@ -19,7 +21,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scheduler.bench.args import cluster_spec, positive_int, seeds, trace_file
+from scheduler.bench.args import (
+    cluster_spec,
+    positive_int,
+    seeds,
+    settings_override,
+    trace_file,
+)
 from scheduler.bench.perturb import perturb, write_csv
 from scheduler.bench.plot import write_plot
 from scheduler.bench.runner import BENCH_POLICIES, DEFAULT_POLICY, run_policy
@@ -167,7 +175,7 @@ def _print_pass_time(out: dict[str, Any]) -> None:
 
 
 def suite(argv: Sequence[str]) -> int:
-    from scheduler.bench.suite import format_table, parse_overrides, run_suite
+    from scheduler.bench.suite import format_table, run_suite
 
     sp = argparse.ArgumentParser(prog="python -m scheduler.bench suite")
     sp.add_argument("--trace", required=True, type=trace_file)
@@ -176,14 +184,12 @@ def suite(argv: Sequence[str]) -> int:
     sp.add_argument("--perturb-seeds", type=seeds, default=[0], help="0 = the trace as is")
     sp.add_argument("--limit-seeds", type=seeds, default=[0], help="seeds of the limit rule")
     sp.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    type=settings_override,
                     help="PolicySettings override for the default policy (JSON value)")  # fmt: skip
     sp.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
     sp.add_argument("--json", required=True)
     args = sp.parse_args(argv)
-    try:
-        overrides = parse_overrides(args.set)
-    except ValueError as exc:
-        sp.error(str(exc))
+    overrides = dict(args.set)
     out = run_suite(
         args.trace, args.cluster, args.perturb_seeds, args.limit_seeds, overrides, args.workers
     )
@@ -216,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if argv and argv[0] == "suite":
         return suite(argv[1:])
+    if argv and argv[0] == "fairness-split":
+        from scheduler.bench.fairness_split import main as split_main
+
+        return split_main(argv[1:])
     if argv and argv[0] == "scale":
         sp = argparse.ArgumentParser(prog="python -m scheduler.bench scale")
         sp.add_argument("--pending", type=positive_int, default=10000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from scheduler.sim.trace import parse_cluster
 
@@ -46,3 +47,15 @@ def seeds(text: str) -> list[int]:
     if not values or min(values) < 0:
         raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
     return values
+
+
+def settings_override(text: str) -> tuple[str, Any]:
+    """An argparse type: one ``FIELD=VALUE`` override of a ``PolicySettings`` field (the
+    value read as JSON and checked against the field's type)."""
+    from scheduler.bench.suite import parse_overrides
+
+    try:
+        ((field, value),) = parse_overrides([text]).items()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return field, value

@@ -108,8 +108,12 @@ class FairnessAccumulator:
         dt = t1 - t0
         share = self.fair_shares(demand)
         for c in waiting:
-            self.received[c] += alloc.get(c, 0.0) * dt
-            self.fair[c] += share.get(c, 0.0) * dt
+            self.add(c, alloc.get(c, 0.0) * dt, share.get(c, 0.0) * dt)
+
+    def add(self, tenant: str, received_gpu_s: float, fair_gpu_s: float) -> None:
+        """One waiting interval of ``tenant``: GPU-seconds held and its fair share."""
+        self.received[tenant] += received_gpu_s
+        self.fair[tenant] += fair_gpu_s
 
     def fair_shares(self, demand: Mapping[Shape, int]) -> dict[str, float]:
         """Weighted max-min shares by progressive filling with whole jobs (see class doc)."""

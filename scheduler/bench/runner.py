@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from scheduler.bench.metrics import FairnessAccumulator, compute_metrics
@@ -86,8 +86,12 @@ def run_policy(
     nodes: Sequence[GpuNode],
     grant_fraction: float | None,
     checkpoint_interval_s: float = 1800.0,
+    accumulator: Callable[
+        [Sequence[tuple[str, int]], Mapping[str, float]], FairnessAccumulator
+    ] = FairnessAccumulator,
 ) -> tuple[dict[str, float | int], SimResult]:
-    """``grant_fraction``: grants as a fraction of demand; None = ample (10x limits)."""
+    """``grant_fraction``: grants as a fraction of demand; None = ample (10x limits).
+    ``accumulator`` builds the fairness metric's accumulator (a subclass may record more)."""
     demand = tenant_demand(jobs)
     grants: dict[str, float]
     if grant_fraction is None:
@@ -99,7 +103,7 @@ def run_policy(
     weights = dict(grants)  # fair-share weight = grant (policy quotas and the metric alike)
     quotas = make_quotas(nodes, weights)
     total_w = sum(weights.values()) or 1.0
-    fairness = FairnessAccumulator(
+    fairness = accumulator(
         [(n.gpu_type, n.gpu_count) for n in nodes], {c: w / total_w for c, w in weights.items()}
     )
     replay_jobs = with_true_limits(jobs) if policy.oracle_limits else list(jobs)

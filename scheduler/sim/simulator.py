@@ -235,6 +235,11 @@ class _Simulation:
 
     def run(self, observer: IntervalObserver | None) -> SimResult:
         wall = time.perf_counter()
+        # an observer that asks for them gets the live queue (read-only): which jobs wait
+        # (the benchmark's fairness split, scheduler/bench/fairness_split.py)
+        bind_pending = getattr(observer, "bind_pending", None)
+        if bind_pending is not None:
+            bind_pending(self.pending)
         arrivals = 0
         while arrivals < len(self.jobs) or self.completions:
             t_arr = self.jobs[arrivals].submit_s if arrivals < len(self.jobs) else math.inf
