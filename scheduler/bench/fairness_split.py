@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.bench.args import cluster_spec, settings_override, trace_file
-from scheduler.bench.metrics import FairnessAccumulator, Shape
+from scheduler.bench.metrics import FairnessAccumulator, Shape, jain_index
 from scheduler.bench.runner import BENCH_POLICIES, DEFAULT_POLICY, bench_policy, run_policy
 from scheduler.core.model import PendingJob
 from scheduler.core.policies import WIDE_JOB_GPUS
@@ -95,8 +95,7 @@ class FairnessSplit(FairnessAccumulator):
                 got, owed = self.cells[tenant].get(name, (0.0, 0.0))
                 received += owed - got
             xs.append(received / fair)
-        squares = sum(x * x for x in xs)
-        return sum(xs) ** 2 / (len(xs) * squares) if xs and squares else 1.0
+        return jain_index(xs)
 
 
 def split_replay(

@@ -230,11 +230,15 @@ class FairnessAccumulator:
         return dict(sorted(rows.items(), key=lambda kv: (kv[1]["ratio"], kv[0])))
 
     def jain(self) -> float:
-        xs = [row["ratio"] for row in self.by_tenant().values()]
-        squares = sum(x * x for x in xs)
-        if not xs or squares == 0:
-            return 1.0  # nobody waited, or all waiting tenants were treated alike (nothing)
-        return sum(xs) ** 2 / (len(xs) * squares)
+        return jain_index([row["ratio"] for row in self.by_tenant().values()])
+
+
+def jain_index(xs: Sequence[float]) -> float:
+    """Jain's index of ``xs``: (sum x)^2 / (n * sum x^2)."""
+    squares = sum(x * x for x in xs)
+    if not xs or squares == 0:
+        return 1.0  # nobody waited, or all waiting tenants were treated alike (nothing)
+    return sum(xs) ** 2 / (len(xs) * squares)
 
 
 def _milli(gpus: float) -> int:
