@@ -2,14 +2,21 @@
 # migrations, portal, MLflow and the Ray head and workers (same Python, same Ray version).
 #   docker build -t ghcr.io/axhub/axhub:0.1.0 .                        # CPU PyTorch
 #   docker build --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu128 -t … .   # GPU workers
-# Not built in CI here (no Docker daemon on the build machines); the compile stage's script is
-# tested there (tests/scheduler/test_compiled_core.py builds the core the same way and checks it).
+#   docker build --build-arg PYTHON_IMAGE=mirror.example/python:3.11-slim …   # offline mirror
+# `make image` builds it, `make image-check` (ops/check-image.sh) checks a built image against
+# the checkout: imports, the compiled core's decisions equal the sources', every command the
+# chart runs, the API and the portal started as the chart starts them, the core's pass time.
+# CI does not build it (no Docker daemon there); tests/scheduler/test_compiled_core.py builds
+# the core as the first stage does and checks it.
+
+# any CPython 3.11 image with pip and the C headers (the official slim one has both)
+ARG PYTHON_IMAGE=python:3.11-slim
 
 # Stage 1: the scheduler's policy core compiled by mypyc. Same decisions as the sources, to the
 # letter of every reason (`python -m scheduler.bench fingerprint`), a faster pass (≈ 0.7 × the
 # pure pass time at 10k jobs × 1k GPUs; docs/scheduler.md). Only the image carries it: in a
 # checkout the extension modules would shadow later edits of the sources.
-FROM python:3.11-slim AS compiled-core
+FROM ${PYTHON_IMAGE} AS compiled-core
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
@@ -21,7 +28,7 @@ COPY scheduler ./scheduler
 COPY ops/compile-core.sh ./ops/
 RUN sh ops/compile-core.sh /build
 
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 ARG TORCH_VERSION=2.13.0

@@ -14,10 +14,13 @@ CLUSTER_README := 1x8:G2,1x4:G2,1x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3
 CLUSTER_LARGER := 2x8:G2,2x4:G2,2x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3
 CLUSTER_SMALLER := 1x8:G2,1x4:T4,1x2:P100,1x1:V100M16,1x1:V100M32,1x1:G3
 SET ?=
+# the container image `make image` builds and `make image-check` checks
+IMAGE ?= axhub:dev
+DOCKER_BUILD_ARGS ?=
 # the mypyc build of scheduler/core, in a copy of the tree (never in place: ops/compile-core.sh)
 COMPILED := .build/compiled-core
 
-.PHONY: help install up api db seed test test-fast lint format typecheck bench bench-suite bench-heldout bench-compiled compiled-core clean helm browser
+.PHONY: help install up api db seed test test-fast lint format typecheck bench bench-suite bench-heldout bench-compiled compiled-core image image-check clean helm browser
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -98,6 +101,12 @@ compiled-core: install ## Build scheduler/core with mypyc (as the image does) in
 bench-compiled: install ## Pass time at 10k x 1k of the sources and of the image's compiled core
 	@mkdir -p bench-results
 	$(BIN)/python -m scheduler.bench scale --compiled --json bench-results/scale.json
+
+image: ## Build the hub's container image (Dockerfile; IMAGE=, DOCKER_BUILD_ARGS= to change)
+	docker build $(DOCKER_BUILD_ARGS) -t $(IMAGE) .
+
+image-check: install ## Check a built image against this checkout (ops/check-image.sh)
+	PYTHON=$(BIN)/python ops/check-image.sh $(IMAGE)
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -o requirements.lock

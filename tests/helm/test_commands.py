@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,37 @@ def test_the_hub_accepts_the_settings_the_chart_gives_it(
     if attachments["storage"] == "s3":
         assert settings.s3_bucket == attachments["s3"]["bucket"]
         assert settings.s3_access_key_id is not None
+
+
+def _image_check_commands() -> list[str]:
+    """The commands ops/check-image.sh runs with --help in a built image."""
+    script = (REPO / "ops" / "check-image.sh").read_text()
+    loop = re.search(r"for command in (.*?); do", script, re.DOTALL)
+    assert loop is not None, "ops/check-image.sh lost its loop over the chart's commands"
+    return re.findall(r'"([^"]+)"', loop.group(1))
+
+
+def test_the_image_check_covers_every_program_the_chart_runs_in_the_hub_image(
+    helm: Helm,
+) -> None:
+    hub_image = load_values(GPU)["image"]["repository"]
+    docs: list[dict[str, Any]] = helm.template(GPU).docs
+    checked = _image_check_commands()
+    run_in_hub_image = []
+    for doc in docs:
+        if doc["kind"] == "RayCluster":  # KubeRay starts each Ray pod with `ray start`
+            run_in_hub_image.append("ray start")
+        if doc["kind"] not in {"Deployment", "StatefulSet", "Job", "CronJob"}:
+            continue
+        spec = doc["spec"]["jobTemplate"]["spec"] if doc["kind"] == "CronJob" else doc["spec"]
+        pod = spec["template"]["spec"]
+        for container in pod["containers"] + pod.get("initContainers", []):
+            if container["image"].startswith(hub_image) and "command" in container:
+                run_in_hub_image.append(" ".join(container["command"]))
+    assert len(run_in_hub_image) >= 6, run_in_hub_image
+    unchecked = [
+        command
+        for command in run_in_hub_image
+        if not any(command == c or command.startswith(c + " ") for c in checked)
+    ]
+    assert not unchecked, f"ops/check-image.sh does not run these with --help: {unchecked}"
