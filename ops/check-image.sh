@@ -12,7 +12,8 @@
 # 4. the API and the portal start as the chart starts them: user 10001, read-only root
 #    filesystem, HOME and /tmp on a tmpfs, data on a volume, migrations applied, and answer
 #    their probes; a Ray head with two simulated GPUs of a type (as KubeRay starts a worker)
-#    runs a task on half a GPU, which sees its device and PyTorch;
+#    runs a task on half a GPU, which sees its device and PyTorch; the scheduler leads, passes
+#    against that Ray cluster and the API's database, and its metrics say the compiled core;
 # 5. the compiled core's pass time at 10k pending jobs x 1,000 GPUs (reported, not judged:
 #    milliseconds depend on the machine; docs/scheduler.md, "Pass time").
 # Everything runs in one container (docker exec): a daemon with the vfs storage driver copies
@@ -21,9 +22,12 @@
 set -eu
 image=${1:?usage: ops/check-image.sh IMAGE}
 python=${PYTHON:-.venv/bin/python}
-api_port=${CHECK_API_PORT:-18765}
-portal_port=${CHECK_PORTAL_PORT:-18766}
+api_port=${CHECK_API_PORT:-28765}
+portal_port=${CHECK_PORTAL_PORT:-28766}
+# above Ray's worker ports (10002-19999), which a Ray head takes for itself
 ray_port=${CHECK_RAY_PORT:-26379}
+dashboard_port=${CHECK_DASHBOARD_PORT:-28767}
+metrics_port=${CHECK_METRICS_PORT:-28768}
 volume=axhub-check-$$
 container=axhub-check-$$
 trace=scheduler/bench/traces/openb_heldout.csv
@@ -91,7 +95,8 @@ wait_for "http://127.0.0.1:$portal_port/_stcore/health" /tmp/portal.log
 echo "portal health: $(curl -s "http://127.0.0.1:$portal_port/_stcore/health")"
 
 in_image sh -c "ray start --head --port $ray_port --num-gpus 2 \
-  --resources '{\"gpu_type:A100\": 2}' --include-dashboard false --disable-usage-stats \
+  --resources '{\"gpu_type:A100\": 2}' --dashboard-host 127.0.0.1 \
+  --dashboard-port $dashboard_port --disable-usage-stats \
   >/tmp/ray.log 2>&1" || { in_image cat /tmp/ray.log >&2; fail "ray start failed"; }
 ray_task=$(in_image python -c "
 import os, ray, torch
@@ -103,6 +108,25 @@ def device() -> str:
 print(ray.get(device.remote(), timeout=120))
 ") || fail "the Ray task did not run"
 echo "ray task on half a GPU: CUDA_VISIBLE_DEVICES=$ray_task"
+in_image sh -c "axhub scheduler run --ray-address http://127.0.0.1:$dashboard_port \
+  --metrics-port $metrics_port >/tmp/scheduler.log 2>&1 &"
+metrics_url="http://127.0.0.1:$metrics_port/metrics"
+passes=""
+for _ in $(seq 1 90); do
+  passes=$(curl -s "$metrics_url" | awk '/^axhub_scheduler_passes_total /{print $2}' || true)
+  [ -n "$passes" ] && [ "$passes" != 0.0 ] && break
+  sleep 1
+done
+if [ -z "$passes" ] || [ "$passes" = 0.0 ]; then
+  in_image cat /tmp/scheduler.log >&2 || true
+  fail "the scheduler ran no pass ($metrics_url)"
+fi
+core_info=$(curl -s "$metrics_url" | grep '^axhub_scheduler_core_info')
+echo "scheduler: $passes passes, $core_info"
+case $core_info in
+  *'build="compiled"'*) ;;
+  *) fail "the scheduler does not run the compiled core" ;;
+esac
 in_image ray stop >/dev/null 2>&1 || true
 
 echo "== 5. the compiled core's pass time (10k pending x 1,000 GPUs)"

@@ -16,6 +16,7 @@ tag=${1:?usage: ops/debian-python-image.sh TAG [MIRROR]}
 mirror=${2:-http://deb.debian.org/debian}
 rootfs=$(mktemp -d)
 trap 'rm -rf "$rootfs"' EXIT
+chmod 755 "$rootfs"  # the image's / (mktemp's 0700 would lock out every user but root)
 debootstrap --variant=minbase \
   --include=python3.11,python3.11-dev,python3-pip,python3-venv,python3-setuptools,ca-certificates \
   bookworm "$rootfs" "$mirror"
