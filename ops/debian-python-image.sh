@@ -24,9 +24,9 @@ debootstrap --variant=minbase \
 rm -f "$rootfs"/usr/lib/python3.11/EXTERNALLY-MANAGED
 ln -sf python3 "$rootfs/usr/bin/python"
 ln -sf pip3 "$rootfs/usr/bin/pip"
-cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
-rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 bundle=/etc/ssl/certs/ca-certificates.crt
+cp "$bundle" "$rootfs$bundle"
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 tar -C "$rootfs" -c . | docker import \
   -c "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8" \
   -c "ENV PIP_CERT=$bundle SSL_CERT_FILE=$bundle REQUESTS_CA_BUNDLE=$bundle" \

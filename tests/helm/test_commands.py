@@ -30,17 +30,24 @@ def _source(package: str, relative: str) -> str:
     return (Path(spec.origin).parent / relative).read_text()
 
 
-def _commands(helm: Helm) -> dict[str, list[str]]:
-    docs: list[dict[str, Any]] = helm.template(GPU).docs
-    commands = {}
+def _workload_containers(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every container and init container of the chart's Deployments, StatefulSets and
+    (Cron)Jobs."""
+    containers = []
     for doc in docs:
         if doc["kind"] in {"Deployment", "StatefulSet", "Job", "CronJob"}:
             spec = doc["spec"]["jobTemplate"]["spec"] if doc["kind"] == "CronJob" else doc["spec"]
             pod = spec["template"]["spec"]
-            for container in pod["containers"] + pod.get("initContainers", []):
-                if "command" in container:
-                    commands[container["name"]] = container["command"]
-    return commands
+            containers += pod["containers"] + pod.get("initContainers", [])
+    return containers
+
+
+def _commands(helm: Helm) -> dict[str, list[str]]:
+    return {
+        container["name"]: container["command"]
+        for container in _workload_containers(helm.template(GPU).docs)
+        if "command" in container
+    }
 
 
 def _flags(command: list[str]) -> list[str]:
@@ -165,17 +172,13 @@ def test_the_image_check_covers_every_program_the_chart_runs_in_the_hub_image(
     hub_image = load_values(GPU)["image"]["repository"]
     docs: list[dict[str, Any]] = helm.template(GPU).docs
     checked = _image_check_commands()
-    run_in_hub_image = []
-    for doc in docs:
-        if doc["kind"] == "RayCluster":  # KubeRay starts each Ray pod with `ray start`
-            run_in_hub_image.append("ray start")
-        if doc["kind"] not in {"Deployment", "StatefulSet", "Job", "CronJob"}:
-            continue
-        spec = doc["spec"]["jobTemplate"]["spec"] if doc["kind"] == "CronJob" else doc["spec"]
-        pod = spec["template"]["spec"]
-        for container in pod["containers"] + pod.get("initContainers", []):
-            if container["image"].startswith(hub_image) and "command" in container:
-                run_in_hub_image.append(" ".join(container["command"]))
+    run_in_hub_image = [
+        " ".join(container["command"])
+        for container in _workload_containers(docs)
+        if container["image"].startswith(hub_image) and "command" in container
+    ]
+    # KubeRay starts each Ray pod with `ray start`
+    run_in_hub_image += ["ray start" for doc in docs if doc["kind"] == "RayCluster"]
     assert len(run_in_hub_image) >= 6, run_in_hub_image
     unchecked = [
         command
