@@ -20,7 +20,7 @@ DOCKER_BUILD_ARGS ?=
 # the mypyc build of scheduler/core, in a copy of the tree (never in place: ops/compile-core.sh)
 COMPILED := .build/compiled-core
 
-.PHONY: help install up api db seed test test-fast lint format typecheck bench bench-suite bench-heldout bench-compiled compiled-core image image-check clean helm browser
+.PHONY: help install up api db seed test test-fast lint format typecheck bench bench-suite bench-heldout bench-compare bench-compiled compiled-core image image-check clean helm browser
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -97,6 +97,9 @@ compiled-core: install ## Build scheduler/core with mypyc (as the image does) in
 	git ls-files -z --cached --others --exclude-standard \
 		| tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(COMPILED)
 	PYTHON=$(CURDIR)/$(BIN)/python ops/compile-core.sh $(COMPILED)
+
+bench-compare: install ## Paired comparison of two suite runs (BASE=old.json NEW=new.json)
+	$(BIN)/python -m scheduler.bench compare $(BASE) $(NEW)
 
 bench-compiled: install ## Pass time at 10k x 1k of the sources and of the image's compiled core
 	@mkdir -p bench-results

@@ -9,6 +9,8 @@ Fairness split: python -m scheduler.bench fairness-split --trace CSV --cluster S
              [--policy NAME] [--set FIELD=VALUE ...] --json OUT.json (where Jain loses)
 Suite:   python -m scheduler.bench suite --trace CSV --cluster SPEC [--cluster SPEC ...]
              --perturb-seeds 0,1,2,3 [--limit-seeds 0] [--set FIELD=VALUE ...] --json OUT.json
+Compare: python -m scheduler.bench compare BASELINE.json CANDIDATE.json [--json OUT.json]
+             (two suites, paired by configuration: differences with bootstrap intervals)
 """
 
 from __future__ import annotations
@@ -222,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if argv and argv[0] == "suite":
         return suite(argv[1:])
+    if argv and argv[0] == "compare":
+        from scheduler.bench.compare import main as compare_main
+
+        return compare_main(argv[1:])
     if argv and argv[0] == "fairness-split":
         from scheduler.bench.fairness_split import main as split_main
 
