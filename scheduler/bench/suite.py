@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields, replace
 from typing import Any, TypeGuard
 
+from scheduler.bench.compare import bootstrap_interval
 from scheduler.bench.perturb import perturb
 from scheduler.bench.runner import DEFAULT_POLICY, bench_policy, run_policy
 from scheduler.core.model import PolicySettings
@@ -179,6 +180,12 @@ def _summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "mean_utilization_to_fifo": mean("utilization_to_fifo"),
         "mean_jain_fairness": mean("jain_fairness"),
         "preemptions": sum(r["preemptions"] for r in rows),
+        # 95 % bootstrap intervals of the means above (configurations resampled, seeded):
+        # how far the grid's noise leaves each mean from its target
+        "intervals": {
+            key: list(bootstrap_interval([float(r[key]) for r in rows]))
+            for key in ("jct_to_las", "jct_to_fifo", "utilization_to_fifo", "jain_fairness")
+        },
         "met": {
             "avg_jct_le_0.5x_fifo": sum(r["jct_to_fifo"] <= 0.5 for r in rows),
             "avg_jct_le_las": sum(r["jct_to_las"] <= 1.0 for r in rows),
@@ -206,6 +213,14 @@ def format_table(out: dict[str, Any]) -> str:
         f"{'mean of ' + str(n):<36} {s['mean_avg_jct_s'] / 3600:6.2f} "
         f"{s['mean_jct_to_las']:6.3f} {s['mean_jct_to_fifo']:6.3f} "
         f"{s['mean_utilization_to_fifo']:6.3f} {s['mean_jain_fairness']:5.3f}"
+    )
+    shown = {"jct_to_las": "÷las", "jct_to_fifo": "÷fifo", "utilization_to_fifo": "util÷"}
+    lines.append(
+        "95 % intervals of the means (bootstrap): "
+        + ", ".join(
+            f"{shown.get(k, 'Jain')} {low:.3f}-{high:.3f}"
+            for k, (low, high) in s["intervals"].items()
+        )
     )
     lines.append("targets met: " + ", ".join(f"{k} {v}/{n}" for k, v in s["met"].items()))
     return "\n".join(lines)

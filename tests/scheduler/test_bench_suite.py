@@ -95,6 +95,14 @@ def test_summary_counts_the_configurations_that_meet_each_target(trace: str) -> 
     assert summary["mean_jct_to_las"] == pytest.approx(sum(r["jct_to_las"] for r in rows) / 4)
 
 
+def test_summary_brackets_each_mean_ratio_with_an_interval(trace: str) -> None:
+    out = run_suite(trace, [SMALL, LARGER], [0, 1], [0], workers=1)
+    rows, summary = out["configurations"], out["summary"]
+    for key, (low, high) in summary["intervals"].items():
+        values = [r[key] for r in rows]
+        assert min(values) <= low <= sum(values) / len(values) <= high <= max(values), key
+
+
 @pytest.mark.parametrize(
     ("pair", "expected"),
     [
