@@ -80,6 +80,7 @@ def replay(args: argparse.Namespace) -> int:
             f"{policy.name:12s} avg_jct={metrics['avg_jct_s']:9.0f}s "
             f"p99={metrics['p99_jct_s']:9.0f}s util={metrics['utilization']:.3f} "
             f"jain={metrics['jain_fairness']:.3f} ftf={metrics['max_finish_time_fairness']:.2f} "
+            f"slowdown wide={metrics['wide_jobs_avg_bounded_slowdown']:.2f} "
             f"preempt={metrics['preemptions']} completed={metrics['completed']} "
             f"rejected={metrics['rejected']} replay={metrics['replay_s']:.1f}s",
             file=sys.stderr,

@@ -5,6 +5,10 @@
   which the tenant had jobs waiting, R integrates the GPUs it held and F its weighted
   (by grant) max-min fair share of the GPUs its unfinished jobs can use: progressive
   filling with whole jobs that respects GPU types and job shapes (``FairnessAccumulator``).
+- ``avg_bounded_slowdown``, ``p99_bounded_slowdown``: a job's JCT over its duration, the
+  duration counted as at least 10 s and the ratio at least 1 (Feitelson's bounded slowdown:
+  what a user feels, short jobs not blown up); ``wide_jobs_avg_bounded_slowdown``: the mean
+  over jobs of 2 GPUs or more, whose share the Jain index sees only while they wait.
 - ``max_finish_time_fairness``: Themis' rho: worst tenant's mean JCT divided by its mean JCT
   when run alone on an equal slice (capacity / tenants) of the cluster; the alone run is a
   fluid FIFO list schedule (a job of g GPUs on slice s runs duration x max(1, g / s)).
@@ -18,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from scheduler.core.policies import WIDE_JOB_GPUS
 from scheduler.sim.simulator import SimResult
 from scheduler.sim.trace import TraceJob
 
@@ -266,6 +271,13 @@ def alone_mean_jct(jobs: Sequence[TraceJob], slice_gpus: float) -> float:
     return total / len(jobs) if jobs else 0.0
 
 
+SLOWDOWN_FLOOR_S = 10.0  # bounded slowdown's floor on the duration
+
+
+def bounded_slowdown(jct_s: float, duration_s: float) -> float:
+    return max(1.0, jct_s / max(duration_s, SLOWDOWN_FLOOR_S))
+
+
 def compute_metrics(
     result: SimResult,
     grants: Mapping[str, float],
@@ -275,6 +287,16 @@ def compute_metrics(
     done = [r for r in recs if r.status == "completed"]
     jct = [r.finish_s - r.job.submit_s for r in done if r.finish_s is not None]
     wait = [r.first_start_s - r.job.submit_s for r in done if r.first_start_s is not None]
+    slowdown = [
+        bounded_slowdown(r.finish_s - r.job.submit_s, r.job.duration_s)
+        for r in done
+        if r.finish_s is not None
+    ]
+    wide_slowdown = [
+        bounded_slowdown(r.finish_s - r.job.submit_s, r.job.duration_s)
+        for r in done
+        if r.finish_s is not None and r.job.num_gpus >= WIDE_JOB_GPUS
+    ]
     if done:
         first = min(r.job.submit_s for r in recs)
         makespan = max(r.finish_s or 0.0 for r in done) - first
@@ -304,6 +326,11 @@ def compute_metrics(
         "p95_jct_s": percentile(jct, 95),
         "p99_jct_s": percentile(jct, 99),
         "avg_wait_s": sum(wait) / len(wait) if wait else 0.0,
+        "avg_bounded_slowdown": sum(slowdown) / len(slowdown) if slowdown else 0.0,
+        "p99_bounded_slowdown": percentile(slowdown, 99),
+        "wide_jobs_avg_bounded_slowdown": (
+            sum(wide_slowdown) / len(wide_slowdown) if wide_slowdown else 0.0
+        ),
         "makespan_s": makespan,
         "utilization": result.allocated_gpu_s / capacity_gpu_s if capacity_gpu_s > 0 else 0.0,
         "jain_fairness": fairness.jain(),

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from scheduler.bench.__main__ import main
-from scheduler.bench.metrics import FairnessAccumulator, alone_mean_jct, percentile, water_fill
+from scheduler.bench.metrics import (
+    FairnessAccumulator,
+    alone_mean_jct,
+    bounded_slowdown,
+    percentile,
+    water_fill,
+)
 from scheduler.bench.runner import (
     BENCH_POLICIES,
     DEFAULT_POLICY,
@@ -149,6 +155,28 @@ def test_metric_helpers() -> None:
     assert alone_mean_jct([_job("x", 0, 100, 2, "a")], slice_gpus=1) == pytest.approx(200)
 
 
+@pytest.mark.parametrize(
+    ("jct_s", "duration_s", "expected"),
+    [
+        (100.0, 100.0, 1.0),  # ran at once
+        (300.0, 100.0, 3.0),  # waited twice its run
+        (50.0, 2.0, 5.0),  # a 2 s job counts as 10 s: not 25
+        (5.0, 2.0, 1.0),  # never below 1
+    ],
+)
+def test_bounded_slowdown(jct_s: float, duration_s: float, expected: float) -> None:
+    assert bounded_slowdown(jct_s, duration_s) == pytest.approx(expected)
+
+
+def test_slowdowns_of_a_replay_and_of_its_wide_jobs() -> None:
+    # one 2-GPU node: the 2-GPU job waits (FIFO) until the 1-GPU job ends at 1,000 s
+    jobs = [_job("one", 0, 1000, 1, "a"), _job("two", 10, 1000, 2, "b")]
+    metrics, _ = run_policy(bench_policy("fifo"), jobs, parse_cluster("1x2:A"), None)
+    assert metrics["wide_jobs_avg_bounded_slowdown"] == pytest.approx(1990 / 1000)
+    assert metrics["avg_bounded_slowdown"] == pytest.approx((1.0 + 1.99) / 2)
+    assert metrics["p99_bounded_slowdown"] == pytest.approx(1.99)
+
+
 def test_fair_share_respects_job_shapes_and_gpu_types() -> None:
     # one 8-GPU node of type A: b's 1-GPU job goes first (lower share after its job), so
     # a's only job (all 8 GPUs) no longer fits — a gets nothing, not a fraction of the node
@@ -223,7 +251,8 @@ def test_bench_cli_writes_json_and_plot(tmp_path: Path) -> None:
     required = {
         "jobs", "completed", "rejected", "avg_jct_s", "p50_jct_s", "p95_jct_s", "p99_jct_s",
         "avg_wait_s", "makespan_s", "utilization", "jain_fairness", "max_finish_time_fairness",
-        "budget_overrun_gpu_s", "preemptions", "lost_gpu_s", "replay_s",
+        "budget_overrun_gpu_s", "preemptions", "lost_gpu_s", "replay_s", "avg_bounded_slowdown",
+        "p99_bounded_slowdown", "wide_jobs_avg_bounded_slowdown",
     }  # fmt: skip
     for name in ("fifo", "fifo_strict", "sjf_oracle", "las", DEFAULT_POLICY):
         assert required <= data["policies"][name].keys()
