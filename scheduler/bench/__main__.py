@@ -55,6 +55,12 @@ def _targets(policies: dict[str, dict[str, float | int]]) -> dict[str, dict[str,
         ratio = float(value) / float(target) if target else 0.0
         met = ratio <= 1.0 if lower_is_better else ratio >= 1.0
         out[name] = {"value": float(value), "target": float(target), "ratio": ratio, "met": met}
+    # no policy's avg JCT goes below the jobs' mean duration: is 0.5 x FIFO's within reach?
+    floor = float(d["avg_duration_s"])
+    out["avg_jct_le_0.5x_fifo"]["attainable"] = floor <= 0.5 * float(fifo["avg_jct_s"])
+    out["avg_jct_le_0.5x_fifo"]["floor_ratio"] = (
+        floor / (0.5 * float(fifo["avg_jct_s"])) if fifo["avg_jct_s"] else 0.0
+    )
     overrun = float(d["budget_overrun_gpu_s"])
     out["zero_budget_overrun"] = {
         "value": overrun,
@@ -122,7 +128,14 @@ def replay(args: argparse.Namespace) -> int:
         out["targets"] = targets
         for name, t in targets.items():
             flag = "OK  " if t["met"] else "MISS"
-            print(f"{flag} {name}: {t['value']:.4g} vs {t['target']:.4g} (ratio {t['ratio']:.3f})")
+            note = ""
+            if t.get("attainable") is False:
+                note = (
+                    f"; out of reach of any policy: the jobs' mean duration alone is "
+                    f"{t['floor_ratio']:.3f} x the target"
+                )
+            value, target = f"{t['value']:.4g}", f"{t['target']:.4g}"
+            print(f"{flag} {name}: {value} vs {target} (ratio {t['ratio']:.3f}{note})")
     if DEFAULT_POLICY in results:
         worst_terms = list(results[DEFAULT_POLICY].fairness_by_tenant.items())[:3]
         print(

@@ -9,6 +9,10 @@
   duration counted as at least 10 s and the ratio at least 1 (Feitelson's bounded slowdown:
   what a user feels, short jobs not blown up); ``wide_jobs_avg_bounded_slowdown``: the mean
   over jobs of 2 GPUs or more, whose share the Jain index sees only while they wait.
+- ``avg_duration_s``: mean true duration of the completed jobs, a floor under every policy's
+  ``avg_jct_s`` (no job finishes before it has run its duration; preemption only adds): where
+  it exceeds half of FIFO's avg JCT, the target "avg JCT <= 0.5 x FIFO's" is out of reach of
+  any policy (a cluster where FIFO leaves no queue to shorten).
 - ``max_finish_time_fairness``: Themis' rho: worst tenant's mean JCT divided by its mean JCT
   when run alone on an equal slice (capacity / tenants) of the cluster; the alone run is a
   fluid FIFO list schedule (a job of g GPUs on slice s runs duration x max(1, g / s)).
@@ -326,6 +330,7 @@ def compute_metrics(
         "p95_jct_s": percentile(jct, 95),
         "p99_jct_s": percentile(jct, 99),
         "avg_wait_s": sum(wait) / len(wait) if wait else 0.0,
+        "avg_duration_s": sum(r.job.duration_s for r in done) / len(done) if done else 0.0,
         "avg_bounded_slowdown": sum(slowdown) / len(slowdown) if slowdown else 0.0,
         "p99_bounded_slowdown": percentile(slowdown, 99),
         "wide_jobs_avg_bounded_slowdown": (

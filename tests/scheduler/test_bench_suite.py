@@ -95,6 +95,14 @@ def test_summary_counts_the_configurations_that_meet_each_target(trace: str) -> 
     assert summary["mean_jct_to_las"] == pytest.approx(sum(r["jct_to_las"] for r in rows) / 4)
 
 
+def test_the_floor_under_each_ratio_to_fifo_is_the_jobs_mean_duration(trace: str) -> None:
+    out = run_suite(trace, [SMALL, LARGER], [0, 1], [0], workers=1)
+    rows = out["configurations"]
+    assert all(r["jct_floor_to_fifo"] <= r["jct_to_fifo"] for r in rows)
+    reachable = sum(r["jct_floor_to_fifo"] <= 0.5 for r in rows)
+    assert out["summary"]["attainable"]["avg_jct_le_0.5x_fifo"] == reachable
+
+
 def test_summary_brackets_each_mean_ratio_with_an_interval(trace: str) -> None:
     out = run_suite(trace, [SMALL, LARGER], [0, 1], [0], workers=1)
     rows, summary = out["configurations"], out["summary"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.bench.__main__ import main
+from scheduler.bench.__main__ import _targets, main
 from scheduler.bench.metrics import (
     FairnessAccumulator,
     alone_mean_jct,
@@ -175,6 +175,37 @@ def test_slowdowns_of_a_replay_and_of_its_wide_jobs() -> None:
     assert metrics["wide_jobs_avg_bounded_slowdown"] == pytest.approx(1990 / 1000)
     assert metrics["avg_bounded_slowdown"] == pytest.approx((1.0 + 1.99) / 2)
     assert metrics["p99_bounded_slowdown"] == pytest.approx(1.99)
+
+
+def test_no_policy_finishes_jobs_faster_on_average_than_their_mean_duration() -> None:
+    jobs = [_job(f"j{i}", 30.0 * i, 600.0 + 120.0 * i, 1 + i % 2, f"t{i % 3}") for i in range(12)]
+    durations = [j.duration_s for j in jobs]
+    for policy in BENCH_POLICIES:
+        metrics, _ = run_policy(policy, jobs, parse_cluster("1x2:A"), None)
+        assert metrics["avg_duration_s"] == pytest.approx(sum(durations) / len(durations))
+        assert metrics["avg_jct_s"] >= metrics["avg_duration_s"], policy.name
+
+
+@pytest.mark.parametrize(
+    ("fifo_jct_s", "avg_duration_s", "attainable"),
+    [
+        (10_000.0, 3_000.0, True),  # FIFO queues: half of its JCT is above the durations
+        (10_000.0, 5_000.0, True),  # exactly at the floor
+        (10_000.0, 9_000.0, False),  # FIFO leaves almost no queue to shorten
+    ],
+)
+def test_the_half_of_fifo_target_says_whether_any_policy_could_meet_it(
+    fifo_jct_s: float, avg_duration_s: float, attainable: bool
+) -> None:
+    base = {"avg_jct_s": fifo_jct_s, "utilization": 0.5, "jain_fairness": 0.5, "replay_s": 1.0}
+    policies: dict[str, dict[str, float | int]] = {
+        "fifo": dict(base),
+        "las": dict(base),
+        DEFAULT_POLICY: {**base, "avg_duration_s": avg_duration_s, "budget_overrun_gpu_s": 0.0},
+    }
+    target = _targets(policies)["avg_jct_le_0.5x_fifo"]
+    assert target["attainable"] is attainable
+    assert target["floor_ratio"] == pytest.approx(avg_duration_s / (0.5 * fifo_jct_s))
 
 
 def test_fair_share_respects_job_shapes_and_gpu_types() -> None:
