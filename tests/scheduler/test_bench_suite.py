@@ -44,6 +44,13 @@ def trace(tmp_path: Path) -> str:
     return busy_trace(tmp_path / "trace.csv")
 
 
+@pytest.fixture(scope="module")
+def suite_of_four(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Two clusters x two perturbations, serial: read by the summary's tests (not changed)."""
+    trace = busy_trace(tmp_path_factory.mktemp("suite") / "trace.csv")
+    return run_suite(trace, [SMALL, LARGER], [0, 1], [0], workers=1)
+
+
 def replay(policy_name: str, jobs: Any, cluster: str) -> dict[str, float | int]:
     metrics, _ = run_policy(bench_policy(policy_name), jobs, parse_cluster(cluster), None)
     return metrics
@@ -87,24 +94,28 @@ def test_worker_processes_give_the_same_result(trace: str) -> None:
     assert parallel == serial
 
 
-def test_summary_counts_the_configurations_that_meet_each_target(trace: str) -> None:
-    out = run_suite(trace, [SMALL, LARGER], [0, 1], [0], workers=1)
+def test_summary_counts_the_configurations_that_meet_each_target(
+    suite_of_four: dict[str, Any],
+) -> None:
+    out = suite_of_four
     rows, summary = out["configurations"], out["summary"]
     assert summary["met"]["avg_jct_le_las"] == sum(r["jct_to_las"] <= 1.0 for r in rows)
     assert summary["met"]["jain_fairness_ge_0.95"] == sum(r["jain_fairness"] >= 0.95 for r in rows)
     assert summary["mean_jct_to_las"] == pytest.approx(sum(r["jct_to_las"] for r in rows) / 4)
 
 
-def test_the_floor_under_each_ratio_to_fifo_is_the_jobs_mean_duration(trace: str) -> None:
-    out = run_suite(trace, [SMALL, LARGER], [0, 1], [0], workers=1)
+def test_the_floor_under_each_ratio_to_fifo_is_the_jobs_mean_duration(
+    suite_of_four: dict[str, Any],
+) -> None:
+    out = suite_of_four
     rows = out["configurations"]
     assert all(r["jct_floor_to_fifo"] <= r["jct_to_fifo"] for r in rows)
     reachable = sum(r["jct_floor_to_fifo"] <= 0.5 for r in rows)
     assert out["summary"]["attainable"]["avg_jct_le_0.5x_fifo"] == reachable
 
 
-def test_summary_brackets_each_mean_ratio_with_an_interval(trace: str) -> None:
-    out = run_suite(trace, [SMALL, LARGER], [0, 1], [0], workers=1)
+def test_summary_brackets_each_mean_ratio_with_an_interval(suite_of_four: dict[str, Any]) -> None:
+    out = suite_of_four
     rows, summary = out["configurations"], out["summary"]
     for key, (low, high) in summary["intervals"].items():
         values = [r[key] for r in rows]
