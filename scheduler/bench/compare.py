@@ -12,9 +12,14 @@ seeds), so each configuration gives one paired difference, candidate minus basel
   default policy against itself);
 - ``preemptions``: log ratio.
 
+Ratios are taken of value + 1 (seconds or preemptions), so a count that goes from 0 to 50
+is a finite change, not an infinite one.
+
 For each: the mean, a 95 % percentile bootstrap interval (configurations resampled with
 replacement, seeded: the same files give the same interval), and how many configurations
-moved each way. An interval that excludes "no change" is reported as a real difference.
+moved each way. An interval that excludes "no change" is reported as a real difference, but
+only from ``MIN_CONFIGURATIONS`` paired configurations on: on fewer, a percentile bootstrap
+is too narrow to tell (one configuration gives an interval of zero width).
 
     python -m scheduler.bench compare BASELINE.json CANDIDATE.json [--json OUT.json]
 """
@@ -41,14 +46,34 @@ METRICS: tuple[tuple[str, str], ...] = (
 HIGHER_IS_BETTER = {"utilization_to_fifo", "jain_fairness"}
 
 
+MIN_CONFIGURATIONS = 8  # fewer paired configurations: no verdict
+
+
 class SuiteMismatchError(ValueError):
-    """The two runs did not replay the same configurations."""
+    """The two runs did not replay the same configurations, or one is not a suite's output."""
 
 
 def _value(row: dict[str, Any], metric: str, default_policy: str) -> float:
-    if metric == "jct":
-        return float(row["avg_jct_s"][default_policy])
-    return float(row[metric])
+    try:
+        if metric == "jct":
+            return float(row["avg_jct_s"][default_policy])
+        return float(row[metric])
+    except (KeyError, TypeError, ValueError):
+        raise SuiteMismatchError(
+            f"configuration {row.get('name')!r} has no {metric} of {default_policy}"
+        ) from None
+
+
+def _rows(run: dict[str, Any], which: str) -> dict[str, dict[str, Any]]:
+    rows = run.get("configurations")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "name" in r for r in rows):
+        raise SuiteMismatchError(f"the {which} is not a suite's output (no list of configurations)")
+    by_name = {str(r["name"]): r for r in rows}
+    if len(by_name) != len(rows):
+        raise SuiteMismatchError(f"the {which} names a configuration twice")
+    if not by_name:
+        raise SuiteMismatchError(f"the {which} has no configurations")
+    return by_name
 
 
 def bootstrap_interval(
@@ -75,14 +100,19 @@ def compare(
     labels: tuple[str, str] = ("baseline", "candidate"),
 ) -> dict[str, Any]:
     """Paired differences per metric (see the module doc); raises ``SuiteMismatchError``."""
-    if baseline.get("default_policy") != candidate.get("default_policy"):
+    policy = baseline.get("default_policy")
+    if not isinstance(policy, str) or policy != candidate.get("default_policy"):
         raise SuiteMismatchError(
-            f"default policies differ: {baseline.get('default_policy')!r} and "
-            f"{candidate.get('default_policy')!r}"
+            f"default policies differ: {policy!r} and {candidate.get('default_policy')!r}"
         )
-    policy = str(baseline["default_policy"])
-    base_rows = {r["name"]: r for r in baseline["configurations"]}
-    cand_rows = {r["name"]: r for r in candidate["configurations"]}
+    traces = (baseline.get("trace_sha256"), candidate.get("trace_sha256"))
+    if None not in traces and traces[0] != traces[1]:
+        raise SuiteMismatchError(
+            f"the runs replayed different traces: {baseline.get('trace')!r} and "
+            f"{candidate.get('trace')!r}"
+        )
+    base_rows = _rows(baseline, "baseline")
+    cand_rows = _rows(candidate, "candidate")
     if base_rows.keys() != cand_rows.keys():
         only_base = sorted(base_rows.keys() - cand_rows.keys())
         only_cand = sorted(cand_rows.keys() - base_rows.keys())
@@ -91,7 +121,7 @@ def compare(
             f"{only_base or 'none'}, only in the candidate {only_cand or 'none'}"
         )
     for name, row in base_rows.items():
-        if row["cluster"] != cand_rows[name]["cluster"]:
+        if row.get("cluster") != cand_rows[name].get("cluster"):
             raise SuiteMismatchError(f"{name}: clusters differ")
     names = sorted(base_rows)
     out: dict[str, Any] = {
@@ -114,17 +144,20 @@ def compare(
 
 
 def _log_ratio(old: float, new: float) -> float:
-    if old <= 0 or new <= 0:
-        return 0.0 if old == new else math.copysign(math.inf, new - old)
-    return math.log(new / old)
+    """log((new + 1) / (old + 1)): finite for counts that start or end at 0."""
+    if old < 0 or new < 0:
+        raise SuiteMismatchError(
+            f"a negative value where a count or a time is expected: {old}, {new}"
+        )
+    return math.log((new + 1.0) / (old + 1.0))
 
 
 def _summarise(
     metric: str, kind: str, diffs: list[float], resamples: int, seed: int
 ) -> dict[str, Any]:
-    finite = [d for d in diffs if math.isfinite(d)]
-    mean = sum(finite) / len(finite) if finite else 0.0
-    low, high = bootstrap_interval(finite, resamples, seed) if finite else (0.0, 0.0)
+    mean = sum(diffs) / len(diffs)
+    low, high = bootstrap_interval(diffs, resamples, seed)
+    enough = len(diffs) >= MIN_CONFIGURATIONS
     shown: Callable[[float], float] = math.exp if kind == "log" else float
     better = (lambda d: d > 1e-12) if metric in HIGHER_IS_BETTER else (lambda d: d < -1e-12)
     worse = (lambda d: d < -1e-12) if metric in HIGHER_IS_BETTER else (lambda d: d > 1e-12)
@@ -135,7 +168,9 @@ def _summarise(
         "high": shown(high),
         "better": sum(1 for d in diffs if better(d)),
         "worse": sum(1 for d in diffs if worse(d)),
-        "real": low > 0 or high < 0,  # the interval excludes "no change"
+        # the interval excludes "no change", on enough configurations to tell
+        "real": enough and (low > 0 or high < 0),
+        "too_few": not enough,
     }
 
 
@@ -153,7 +188,13 @@ def format_comparison(out: dict[str, Any]) -> str:
         else:
             change = f"{row['mean']:+.4f}"
             interval = f"{row['low']:+.4f} .. {row['high']:+.4f}"
-        verdict = "" if row["real"] else "  (within noise)"
+        verdict = (
+            f"  (too few configurations to tell: {MIN_CONFIGURATIONS} needed)"
+            if row["too_few"]
+            else ""
+            if row["real"]
+            else "  (within noise)"
+        )
         lines.append(
             f"{metric:<20} {change:>10} {interval:>21} {row['better']:>7} {row['worse']:>6}"
             f"{verdict}"
@@ -181,7 +222,7 @@ def main(argv: Sequence[str]) -> int:
     for path in (args.baseline, args.candidate):
         try:
             runs.append(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError too
             p.error(f"{path}: not a readable suite JSON ({exc})")
         if not isinstance(runs[-1], dict) or "configurations" not in runs[-1]:
             p.error(f"{path}: not a suite JSON (no 'configurations')")
@@ -193,5 +234,8 @@ def main(argv: Sequence[str]) -> int:
         p.error(str(exc))
     print(format_comparison(out))
     if args.json is not None:
-        args.json.write_text(json.dumps(out, indent=2, sort_keys=True))
+        try:
+            args.json.write_text(json.dumps(out, indent=2, sort_keys=True))
+        except OSError as exc:
+            p.error(f"--json {args.json}: cannot write ({exc})")
     return 0

@@ -11,12 +11,14 @@ default's ratios and how many configurations meet each target.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any, TypeGuard
 
 from scheduler.bench.compare import bootstrap_interval
@@ -141,6 +143,10 @@ def run_suite(
     rows = [_row(cfg, {n: by_task[cfg, n] for n in SUITE_POLICIES}) for cfg in configs]
     return {
         "default_policy": DEFAULT_POLICY,
+        "trace": str(trace),
+        # compare refuses to pair runs of different traces (the names of configurations do
+        # not say which trace they replayed)
+        "trace_sha256": hashlib.sha256(Path(trace).read_bytes()).hexdigest(),
         "overrides": overrides or {},
         "clusters": {label: spec for spec, label in labels.items()},
         "configurations": rows,

@@ -19,7 +19,10 @@ def protected_until_s(job: RunningJob, settings: PolicySettings) -> float:
     if not job.preemption_count or ends == math.inf:
         return ends
     protection = settings.min_runtime_s
-    backed_off = protection * settings.preemption_backoff**job.preemption_count
+    try:
+        backed_off = protection * settings.preemption_backoff**job.preemption_count
+    except OverflowError:  # thousands of preemptions (no minimum run time): beyond any cap
+        backed_off = math.inf if protection > 0 else 0.0
     longest = settings.max_preemption_protection_s
     if longest is not None:
         backed_off = min(backed_off, longest)

@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from scheduler.bench.__main__ import main
-from scheduler.bench.compare import SuiteMismatchError, bootstrap_interval, compare
+from scheduler.bench.compare import (
+    MIN_CONFIGURATIONS,
+    SuiteMismatchError,
+    bootstrap_interval,
+    compare,
+)
 from scheduler.bench.suite import run_suite
 from tests.scheduler.test_bench_suite import SMALL, busy_trace
 
@@ -54,7 +59,7 @@ def test_a_change_in_every_configuration_is_real() -> None:
     base = suite_run([config_row(n) for n in names(10)])
     faster = suite_run([config_row(n, jct_s=9_000.0) for n in names(10)])
     jct = compare(base, faster)["metrics"]["jct"]
-    assert jct["mean"] == pytest.approx(0.9)
+    assert jct["mean"] == pytest.approx(0.9, rel=1e-3)
     assert jct["real"]
     assert jct["better"] == 10
     assert jct["worse"] == 0
@@ -128,14 +133,16 @@ def test_compare_cli_prints_the_table_and_writes_json(
     printed = capsys.readouterr().out
     assert "(min_runtime_s=300)" in printed
     assert "4 paired configurations" in printed
-    assert json.loads(out.read_text())["metrics"]["jct"]["mean"] == pytest.approx(0.8)
+    assert json.loads(out.read_text())["metrics"]["jct"]["mean"] == pytest.approx(0.8, rel=1e-3)
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("not json", "not a readable suite JSON"),
+        ("\udcff", "not a readable suite JSON"),  # written as bytes below: not UTF-8
         ('{"policies": {}}', "not a suite JSON"),
+        ('{"default_policy": "las_fair", "configurations": {"a": 1}}', "not a suite's output"),
     ],
 )
 def test_compare_cli_exits_2_on_a_file_that_is_not_a_suite(
@@ -143,17 +150,90 @@ def test_compare_cli_exits_2_on_a_file_that_is_not_a_suite(
 ) -> None:
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
     good.write_text(json.dumps(suite_run([config_row("config 0")])))
-    bad.write_text(content)
+    if content == "\udcff":
+        bad.write_bytes(b"\xff\xfe{")
+    else:
+        bad.write_text(content)
     with pytest.raises(SystemExit) as exc:
         main(["compare", str(good), str(bad)])
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
 
 
-def test_two_replays_of_the_same_suite_compare_as_no_change(tmp_path: Path) -> None:
+def test_a_knob_tried_on_a_real_suite_is_paired_and_labelled(tmp_path: Path) -> None:
     trace = busy_trace(tmp_path / "trace.csv", jobs=30)
-    first = run_suite(trace, [SMALL], [0, 1], [0], workers=1)
-    again = run_suite(trace, [SMALL], [0, 1], [0], workers=1)
-    out = compare(first, again)
-    assert all(not row["real"] for row in out["metrics"].values())
-    assert out["metrics"]["jct"]["mean"] == pytest.approx(1.0)
+    base = run_suite(trace, [SMALL], [0, 1], [0], workers=1)
+    knob = run_suite(trace, [SMALL], [0, 1], [0], {"min_runtime_s": 1200.0}, workers=1)
+    out = compare(base, knob)
+    assert out["configurations"] == 2
+    assert out["candidate_overrides"] == {"min_runtime_s": 1200.0}
+    assert set(out["metrics"]) == {
+        "jct", "jct_to_las", "utilization_to_fifo", "jain_fairness", "preemptions",
+    }  # fmt: skip
+
+
+def test_a_count_that_starts_at_zero_is_a_finite_change() -> None:
+    base = suite_run([config_row(n, preemptions=0) for n in names(10)])
+    more = suite_run([config_row(n, preemptions=50) for n in names(10)])
+    row = compare(base, more)["metrics"]["preemptions"]
+    assert row["mean"] == pytest.approx(51.0)
+    assert row["real"]
+    assert (row["better"], row["worse"]) == (0, 10)
+
+
+def test_too_few_configurations_give_no_verdict() -> None:
+    few = names(MIN_CONFIGURATIONS - 1)
+    base = suite_run([config_row(n) for n in few])
+    faster = suite_run([config_row(n, jct_s=5_000.0) for n in few])
+    row = compare(base, faster)["metrics"]["jct"]
+    assert row["too_few"]
+    assert not row["real"]
+
+
+@pytest.mark.parametrize(
+    ("baseline", "candidate", "message"),
+    [
+        (
+            {**suite_run([config_row("a")]), "trace": "dev.csv", "trace_sha256": "1"},
+            {**suite_run([config_row("a")]), "trace": "heldout.csv", "trace_sha256": "2"},
+            "different traces",
+        ),
+        (
+            suite_run([config_row("a"), config_row("a")]),
+            suite_run([config_row("a")]),
+            "names a configuration twice",
+        ),
+        (suite_run([]), suite_run([]), "no configurations"),
+        (
+            {"configurations": [config_row("a")]},
+            {"configurations": [config_row("a")]},
+            "default policies differ",
+        ),
+        (
+            suite_run([config_row("a")]),
+            suite_run([{"name": "a", "cluster": "1x4:A100"}]),
+            "has no jct",
+        ),
+        (
+            suite_run([config_row("a")]),
+            suite_run([config_row("a", cluster="1x8:A100")]),
+            "clusters differ",
+        ),
+    ],
+)
+def test_runs_that_cannot_be_paired_are_refused(
+    baseline: dict[str, Any], candidate: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(SuiteMismatchError, match=message):
+        compare(baseline, candidate)
+
+
+def test_compare_cli_exits_2_when_the_json_cannot_be_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps(suite_run([config_row("a")])))
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", str(run), str(run), "--json", str(tmp_path / "missing" / "out.json")])
+    assert exc.value.code == 2
+    assert "cannot write" in capsys.readouterr().err

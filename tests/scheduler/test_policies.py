@@ -201,6 +201,9 @@ def test_preemption_churn_is_bounded_per_job(
         (20, {"preemption_backoff": 1.25, "max_preemption_protection_s": 3600.0}, 3600.0),
         (20, {"preemption_backoff": 1.25, "max_preemption_protection_s": 60.0}, 600.0),
         (3, {"max_preemptions_per_job": 3}, math.inf),
+        # thousands of preemptions: the back-off overflows a float, the cap still holds
+        (5000, {"preemption_backoff": 1.25, "max_preemption_protection_s": 3600.0}, 3600.0),
+        (5000, {"preemption_backoff": 1.25, "min_runtime_s": 0.0}, 0.0),
     ],
 )
 def test_protection_ends_after_the_minimum_run_time_and_its_back_off(
