@@ -34,7 +34,7 @@ from scheduler.bench.perturb import perturb, write_csv
 from scheduler.bench.plot import write_plot
 from scheduler.bench.runner import BENCH_POLICIES, DEFAULT_POLICY, run_policy
 from scheduler.bench.scale import measure
-from scheduler.sim.simulator import SimResult
+from scheduler.sim.simulator import PreemptionLoopError, SimResult
 from scheduler.sim.trace import load_trace, parse_cluster
 
 TARGET_PASS_MS = 50.0
@@ -206,9 +206,12 @@ def suite(argv: Sequence[str]) -> int:
     sp.add_argument("--json", required=True)
     args = sp.parse_args(argv)
     overrides = dict(args.set)
-    out = run_suite(
-        args.trace, args.cluster, args.perturb_seeds, args.limit_seeds, overrides, args.workers
-    )
+    try:
+        out = run_suite(
+            args.trace, args.cluster, args.perturb_seeds, args.limit_seeds, overrides, args.workers
+        )
+    except PreemptionLoopError as exc:
+        sp.error(f"a replay stopped: {exc}")
     print(format_table(out))
     Path(args.json).write_text(json.dumps(out, indent=2, sort_keys=True))
     return 0

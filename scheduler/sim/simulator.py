@@ -34,6 +34,14 @@ from scheduler.sim.trace import TraceJob
 Allocation = Mapping[str, float]
 Demand = Mapping[tuple[str, tuple[str, ...], float], int]
 IntervalObserver = Callable[[float, float, Allocation, Demand, set[str]], None]
+# passes at one simulated instant after which the replay calls it a preemption loop: a pass
+# that preempts passes again at once, so with no minimum run time two jobs can take each
+# other's GPUs forever without the clock moving
+MAX_PASSES_AT_ONE_INSTANT = 1_000
+
+
+class PreemptionLoopError(RuntimeError):
+    """Jobs kept preempting each other without simulated time passing."""
 
 
 @dataclass(frozen=True)
@@ -241,6 +249,7 @@ class _Simulation:
         if bind_pending is not None:
             bind_pending(self.pending)
         arrivals = 0
+        instant, passes_at_instant = -math.inf, 0
         while arrivals < len(self.jobs) or self.completions:
             t_arr = self.jobs[arrivals].submit_s if arrivals < len(self.jobs) else math.inf
             t_end = self.completions[0][0] if self.completions else math.inf
@@ -265,6 +274,15 @@ class _Simulation:
                 arrivals += 1
             if self.pending:
                 self._pass()
+                if self.now != instant:
+                    instant, passes_at_instant = self.now, 0
+                passes_at_instant += 1
+                if passes_at_instant > MAX_PASSES_AT_ONE_INSTANT:
+                    raise PreemptionLoopError(
+                        f"preemption loop at {self.now:.0f} s: {MAX_PASSES_AT_ONE_INSTANT} passes "
+                        f"without time passing ({self.preemptions} preemptions so far); "
+                        "a minimum run time (min_runtime_s > 0) bounds the churn"
+                    )
             self.timeline.append((self.now, sum(self.alloc.values())))
         for job_id in list(self.pending):
             rec = self.records[job_id]

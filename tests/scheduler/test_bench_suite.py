@@ -182,6 +182,17 @@ def test_suite_cli_prints_a_table_and_writes_json(
     assert "targets met:" in printed
 
 
+def test_a_suite_whose_replay_loops_exits_2_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = busy_trace(tmp_path / "busy.csv", jobs=30)  # loops with no minimum run time
+    argv = ["suite", "--trace", trace, "--cluster", SMALL, "--set", "min_runtime_s=0"]
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--workers", "1", "--json", str(tmp_path / "o.json")])
+    assert exc.value.code == 2
+    assert "preemption loop" in capsys.readouterr().err
+
+
 def test_clusters_of_one_size_are_told_apart() -> None:
     labels = cluster_labels(["1x4:A100", "1x4:T4", "1x8:A100"])
     assert labels == {"1x4:A100": "4 GPUs (#1)", "1x4:T4": "4 GPUs (#2)", "1x8:A100": "8 GPUs"}

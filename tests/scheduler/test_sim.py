@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from scheduler.bench.runner import (
 from scheduler.core import PolicySettings
 from scheduler.executors.base import Executor
 from scheduler.sim import SimConfig, TraceJob, load_trace, parse_cluster, simulate
-from scheduler.sim.simulator import SimulatedExecutor
+from scheduler.sim.simulator import PreemptionLoopError, SimulatedExecutor
 from scheduler.sim.trace import time_limit_for
 
 TRACE = Path(__file__).resolve().parents[3] / "shared" / "traces" / "openb_dev.csv"
@@ -130,6 +131,23 @@ def test_a_preempted_job_restarts_at_once_on_a_gpu_that_is_free() -> None:
     assert result.records["pinned"].first_start_s == pytest.approx(2000)
     # ran 2,000 s, kept the checkpoint at 1,500 s, restarted at 2,000 s with 8,500 s to go
     assert result.records["flex"].finish_s == pytest.approx(2000 + 8500)
+
+
+def test_a_preemption_loop_without_a_minimum_run_time_stops_the_replay_with_a_reason(
+    tmp_path: Path,
+) -> None:
+    # with no minimum run time the default policy's jobs on this busy trace take each
+    # other's GPUs pass after pass at one instant (found by `suite --set min_runtime_s=0`,
+    # which hung): the replay must stop and say why, not spin
+    from tests.scheduler.test_bench_suite import SMALL, busy_trace
+
+    policy = bench_policy(DEFAULT_POLICY)
+    policy = dataclasses.replace(
+        policy, settings=dataclasses.replace(policy.settings, min_runtime_s=0.0)
+    )
+    jobs = load_trace(busy_trace(tmp_path / "busy.csv", jobs=30))
+    with pytest.raises(PreemptionLoopError, match="min_runtime_s > 0"):
+        run_policy(policy, jobs, parse_cluster(SMALL), None)
 
 
 def test_tight_grants_are_never_overdrawn() -> None:
