@@ -27,6 +27,7 @@ from scheduler.bench.metrics import FairnessAccumulator, Shape, jain_index
 from scheduler.bench.runner import BENCH_POLICIES, DEFAULT_POLICY, bench_policy, run_policy
 from scheduler.core.model import PendingJob
 from scheduler.core.policies import WIDE_JOB_GPUS
+from scheduler.sim.simulator import PreemptionLoopError
 from scheduler.sim.trace import load_trace, parse_cluster
 
 WIDE, PREEMPTED, FRESH = "wide job", "preempted job", "fresh job"  # what a tenant waited with
@@ -175,7 +176,10 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--below", type=float, default=0.5, help="list tenants with x below this")
     p.add_argument("--json", required=True)
     args = p.parse_args(argv)
-    out = split_replay(args.trace, args.cluster, args.policy, args.seed, dict(args.set))
+    try:
+        out = split_replay(args.trace, args.cluster, args.policy, args.seed, dict(args.set))
+    except PreemptionLoopError as exc:
+        p.error(f"the replay stopped: {exc}")
     print(format_split(out, args.below))
     Path(args.json).write_text(json.dumps(out, indent=2, sort_keys=True))
     return 0

@@ -150,3 +150,16 @@ def test_cli_refuses_bad_input_with_a_usage_error(
         main([*argv, *extra])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_cli_exits_2_when_the_replay_loops(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.scheduler.test_bench_suite import SMALL, busy_trace
+
+    trace = busy_trace(tmp_path / "busy.csv", jobs=30)  # loops with no minimum run time
+    argv = ["fairness-split", "--trace", trace, "--cluster", SMALL, "--json", "o"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--set", "min_runtime_s=0"])
+    assert exit_info.value.code == 2
+    assert "preemption loop" in capsys.readouterr().err
