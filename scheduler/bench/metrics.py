@@ -294,16 +294,13 @@ def compute_metrics(
     done = [r for r in recs if r.status == "completed"]
     jct = [r.finish_s - r.job.submit_s for r in done if r.finish_s is not None]
     wait = [r.first_start_s - r.job.submit_s for r in done if r.first_start_s is not None]
-    slowdown = [
-        bounded_slowdown(r.finish_s - r.job.submit_s, r.job.duration_s)
+    slowdown_of = [
+        (r.job.num_gpus, bounded_slowdown(r.finish_s - r.job.submit_s, r.job.duration_s))
         for r in done
         if r.finish_s is not None
     ]
-    wide_slowdown = [
-        bounded_slowdown(r.finish_s - r.job.submit_s, r.job.duration_s)
-        for r in done
-        if r.finish_s is not None and r.job.num_gpus >= WIDE_JOB_GPUS
-    ]
+    slowdown = [s for _, s in slowdown_of]
+    wide_slowdown = [s for gpus, s in slowdown_of if gpus >= WIDE_JOB_GPUS]
     if done:
         first = min(r.job.submit_s for r in recs)
         makespan = max(r.finish_s or 0.0 for r in done) - first
