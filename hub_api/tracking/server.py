@@ -7,7 +7,11 @@
   user reaches only the workspaces a role gives it;
 * artifacts are *served* (``--artifacts-destination``, no ``--default-artifact-root``): jobs
   upload and download through the server, so the same permissions guard artifacts;
-* lean: one worker and no job runner (``MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false``), ≈ 0.7 GB.
+* lean: one worker and no job runner (``MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false``), ≈ 0.7 GB;
+* a credential check is cached for ``AUTH_CACHE_TTL_S``: without it every request pays one
+  scrypt hash (~0.1 s of CPU here), and one hub page makes several MLflow requests. With one
+  worker the cache never goes stale: changing or deleting a user through the API (all the hub
+  does) evicts it at once (decision 0006).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from pathlib import Path
 
 import httpx
 
+AUTH_CACHE_TTL_S = 60
+
 
 def write_auth_config(path: Path, *, auth_database_uri: str, admin_username: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,6 +35,7 @@ def write_auth_config(path: Path, *, auth_database_uri: str, admin_username: str
         f"admin_username = {admin_username}\n"
         "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
         "grant_default_workspace_access = false\n"
+        f"auth_cache_ttl_seconds = {AUTH_CACHE_TTL_S}\n"
     )
     return path
 

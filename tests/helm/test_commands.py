@@ -121,7 +121,12 @@ def test_mlflow_runs_as_the_hub_starts_it_locally(helm: Helm, tmp_path: Path) ->
         d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-auth")
     ]
     local_ini = write_auth_config(tmp_path / "a.ini", auth_database_uri="x", admin_username="admin")
-    policy = {"default_permission", "grant_default_workspace_access", "authorization_function"}
+    policy = {
+        "default_permission",
+        "grant_default_workspace_access",
+        "authorization_function",
+        "auth_cache_ttl_seconds",
+    }
     wanted = {pair for pair in _ini_pairs(local_ini.read_text()) if pair[0] in policy}
     assert len(wanted) == len(policy)
     assert wanted <= _ini_pairs(auth["data"]["basic_auth.ini"])

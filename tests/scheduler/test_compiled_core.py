@@ -36,7 +36,7 @@ CORE_TESTS = (
 FINGERPRINT_ARGS = {"pending": 1500, "gpus": 200, "seeds": 2, "trace_jobs": 500}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # the xdist group keeps its tests on one worker: one build
 def compiled_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tree = tmp_path_factory.mktemp("compiled-core")
     try:  # (within pytest-timeout's 300 s for the test that builds it)
@@ -149,8 +149,19 @@ def test_the_cores_tests_pass_against_the_compiled_core(compiled_tree: Path) -> 
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("compiled-core")
-def test_scale_mode_measures_the_sources_and_the_compiled_build(tmp_path: Path) -> None:
+def test_scale_mode_measures_the_sources_and_the_compiled_build(
+    compiled_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scheduler.bench import compiled
     from scheduler.bench.__main__ import main
+
+    built_in: list[Path] = []
+
+    def the_sessions_build(dest: Path) -> Path:  # the same compile_copy, made once above
+        built_in.append(dest)
+        return compiled_tree
+
+    monkeypatch.setattr(compiled, "compile_copy", the_sessions_build)
 
     out = tmp_path / "scale.json"
     args = ["scale", "--pending", "300", "--gpus", "40", "--repeats", "2", "--compiled"]
@@ -159,3 +170,5 @@ def test_scale_mode_measures_the_sources_and_the_compiled_build(tmp_path: Path) 
     assert (result["core_build"], result["compiled"]["core_build"]) == ("pure", "compiled")
     assert result["compiled"]["pending"] == 300
     assert result["compiled_to_pure_p50"] > 0
+    [temporary] = built_in
+    assert not temporary.exists()  # the CLI's temporary copy, removed
