@@ -136,6 +136,15 @@ def replay(args: argparse.Namespace) -> int:
                 )
             value, target = f"{t['value']:.4g}", f"{t['target']:.4g}"
             print(f"{flag} {name}: {value} vs {target} (ratio {t['ratio']:.3f}{note})")
+    if {DEFAULT_POLICY, "fifo", "las"} <= policies.keys():
+        print(
+            "not a target: jain_fairness_while_active (over each tenant's whole active time) "
+            + ", ".join(
+                f"{name} {float(policies[name]['jain_fairness_while_active']):.3f}"
+                for name in (DEFAULT_POLICY, "las", "fifo")
+            ),
+            file=sys.stderr,
+        )
     if DEFAULT_POLICY in results:
         worst_terms = list(results[DEFAULT_POLICY].fairness_by_tenant.items())[:3]
         print(

@@ -5,6 +5,13 @@
   which the tenant had jobs waiting, R integrates the GPUs it held and F its weighted
   (by grant) max-min fair share of the GPUs its unfinished jobs can use: progressive
   filling with whole jobs that respects GPU types and job shapes (``FairnessAccumulator``).
+- ``jain_fairness_while_active``: the same index with both integrals taken over every interval
+  in which the tenant had unfinished jobs (waiting or running); an interval in which nobody
+  waits counts the GPUs each tenant holds as its fair share (all demand is met). Not the
+  issue's target: a second reading, reported so that the two can be compared (decision 0002,
+  round "the target and its metric"). The issue's reading gives x = 0 to a tenant whose only
+  job waits at any moment, however briefly; this one weighs such a wait by its length
+  against the tenant's whole active time.
 - ``avg_bounded_slowdown``, ``p99_bounded_slowdown``: a job's JCT over its duration, the
   duration counted as at least 10 s and the ratio at least 1 (Feitelson's bounded slowdown:
   what a user feels, short jobs not blown up); ``wide_jobs_avg_bounded_slowdown``: the mean
@@ -97,7 +104,8 @@ class FairnessAccumulator:
 
     Per tenant over the whole run: x = sum of GPUs held / sum of fair share, both integrated
     over the intervals in which the tenant had a job waiting; Jain's index over the tenants
-    with a positive fair-share integral.
+    with a positive fair-share integral. ``jain_while_active`` integrates over the intervals
+    in which the tenant had unfinished jobs instead (see the module doc).
     """
 
     def __init__(self, nodes: Sequence[tuple[str, int]], weight: Mapping[str, float]) -> None:
@@ -106,6 +114,8 @@ class FairnessAccumulator:
         self.weight = dict(weight)
         self.received: dict[str, float] = defaultdict(float)
         self.fair: dict[str, float] = defaultdict(float)
+        self.active_received: dict[str, float] = defaultdict(float)
+        self.active_fair: dict[str, float] = defaultdict(float)
 
     def __call__(
         self,
@@ -115,12 +125,20 @@ class FairnessAccumulator:
         demand: Mapping[Shape, int],
         waiting: set[str],
     ) -> None:
-        if not waiting:
-            return
         dt = t1 - t0
+        active = {shape[0] for shape, count in demand.items() if count > 0}
+        if not waiting:  # every unfinished job runs: each tenant's demand is its share
+            for c in active:
+                held = alloc.get(c, 0.0) * dt
+                self.active_received[c] += held
+                self.active_fair[c] += held
+            return
         share = self.fair_shares(demand)
         for c in waiting:
             self.add(c, alloc.get(c, 0.0) * dt, share.get(c, 0.0) * dt)
+        for c in active:
+            self.active_received[c] += alloc.get(c, 0.0) * dt
+            self.active_fair[c] += share.get(c, 0.0) * dt
 
     def add(self, tenant: str, received_gpu_s: float, fair_gpu_s: float) -> None:
         """One waiting interval of ``tenant``: GPU-seconds held and its fair share."""
@@ -244,6 +262,12 @@ class FairnessAccumulator:
     def jain(self) -> float:
         return jain_index([row["ratio"] for row in self.by_tenant().values()])
 
+    def jain_while_active(self) -> float:
+        """Jain's index of received / fair share over each tenant's whole active time."""
+        return jain_index(
+            [max(0.0, self.active_received[c]) / f for c, f in self.active_fair.items() if f > 1e-9]
+        )
+
 
 def jain_index(xs: Sequence[float]) -> float:
     """Jain's index of ``xs``: (sum x)^2 / (n * sum x^2)."""
@@ -339,6 +363,7 @@ def compute_metrics(
         "makespan_s": makespan,
         "utilization": result.allocated_gpu_s / capacity_gpu_s if capacity_gpu_s > 0 else 0.0,
         "jain_fairness": fairness.jain(),
+        "jain_fairness_while_active": fairness.jain_while_active(),
         "max_finish_time_fairness": rho,
         "budget_overrun_gpu_s": overrun,
         "preemptions": result.preemptions,

@@ -11,6 +11,7 @@ import pytest
 from scheduler.bench.__main__ import _targets, main
 from scheduler.bench.metrics import (
     FairnessAccumulator,
+    Shape,
     alone_mean_jct,
     bounded_slowdown,
     percentile,
@@ -280,7 +281,7 @@ def test_fair_share_tries_every_type_when_no_node_of_the_roomy_ones_holds_the_jo
 
 def test_jain_integrates_each_tenant_over_its_waiting_intervals() -> None:
     acc = FairnessAccumulator([("A", 4)], {"a": 0.5, "b": 0.5})
-    four = {("a", (), 1.0): 4, ("b", (), 1.0): 4}  # fair shares: 2 and 2
+    four: dict[Shape, int] = {("a", (), 1.0): 4, ("b", (), 1.0): 4}  # fair shares: 2 and 2
     acc(0, 10, {"a": 4.0}, four, {"b"})  # a runs 4, none waiting; b waits with nothing
     acc(10, 20, {"a": 2.0, "b": 2.0}, four, {"a", "b"})  # both wait, both at their share
     acc(20, 30, {"b": 4.0}, {("b", (), 1.0): 4}, set())  # nobody waits: not counted
@@ -288,6 +289,28 @@ def test_jain_integrates_each_tenant_over_its_waiting_intervals() -> None:
     assert acc.received == {"a": 20.0, "b": 20.0}
     assert acc.fair == {"a": 20.0, "b": 40.0}
     assert acc.jain() == pytest.approx(0.9)
+
+
+def test_jain_while_active_integrates_over_every_interval_with_unfinished_jobs() -> None:
+    acc = FairnessAccumulator([("A", 4)], {"a": 0.5, "b": 0.5})
+    four: dict[Shape, int] = {("a", (), 1.0): 4, ("b", (), 1.0): 4}  # fair shares: 2 and 2
+    acc(0, 10, {"a": 4.0}, four, {"b"})  # a holds 4 of its share 2, b nothing of its 2
+    acc(10, 20, {"a": 2.0, "b": 2.0}, four, {"a", "b"})  # both at their share
+    acc(20, 50, {"b": 4.0}, {("b", (), 1.0): 4}, set())  # nobody waits: b's 4 is its share
+    # a: (40 + 20) / (20 + 20) = 1.5; b: (0 + 20 + 120) / (20 + 20 + 120) = 0.875
+    assert acc.active_received == {"a": 60.0, "b": 140.0}
+    assert acc.active_fair == {"a": 40.0, "b": 160.0}
+    assert acc.jain_while_active() == pytest.approx(2.375**2 / (2 * (1.5**2 + 0.875**2)))
+    # the reading counts only the waiting intervals: b's first wait weighs as
+    # much as its second, and the interval in which nobody waited not at all
+    assert acc.jain() == pytest.approx(0.9)
+
+
+def test_both_readings_of_jain_are_one_when_nobody_ever_waits() -> None:
+    jobs = [TraceJob(f"j{i}", 10.0 * i, 600.0, 1.0, f"t{i % 3}", (), 3600.0) for i in range(6)]
+    metrics, _ = run_policy(bench_policy(DEFAULT_POLICY), jobs, parse_cluster("1x8:A100"), None)
+    assert metrics["jain_fairness"] == 1.0  # no tenant waited: no terms
+    assert metrics["jain_fairness_while_active"] == 1.0  # every tenant held its whole demand
 
 
 def test_bench_cli_writes_json_and_plot(tmp_path: Path) -> None:
@@ -301,7 +324,7 @@ def test_bench_cli_writes_json_and_plot(tmp_path: Path) -> None:
         "jobs", "completed", "rejected", "avg_jct_s", "p50_jct_s", "p95_jct_s", "p99_jct_s",
         "avg_wait_s", "makespan_s", "utilization", "jain_fairness", "max_finish_time_fairness",
         "budget_overrun_gpu_s", "preemptions", "lost_gpu_s", "replay_s", "avg_bounded_slowdown",
-        "p99_bounded_slowdown", "wide_jobs_avg_bounded_slowdown",
+        "p99_bounded_slowdown", "wide_jobs_avg_bounded_slowdown", "jain_fairness_while_active",
     }  # fmt: skip
     for name in ("fifo", "fifo_strict", "sjf_oracle", "las", DEFAULT_POLICY):
         assert required <= data["policies"][name].keys()
