@@ -126,17 +126,11 @@ class FairnessAccumulator:
         waiting: set[str],
     ) -> None:
         dt = t1 - t0
-        active = {shape[0] for shape, count in demand.items() if count > 0}
-        if not waiting:  # every unfinished job runs: each tenant's demand is its share
-            for c in active:
-                held = alloc.get(c, 0.0) * dt
-                self.active_received[c] += held
-                self.active_fair[c] += held
-            return
-        share = self.fair_shares(demand)
+        # nobody waits: every unfinished job runs, so what each tenant holds is its share
+        share = self.fair_shares(demand) if waiting else alloc
         for c in waiting:
             self.add(c, alloc.get(c, 0.0) * dt, share.get(c, 0.0) * dt)
-        for c in active:
+        for c in {shape[0] for shape, count in demand.items() if count > 0}:
             self.active_received[c] += alloc.get(c, 0.0) * dt
             self.active_fair[c] += share.get(c, 0.0) * dt
 
